@@ -1,0 +1,93 @@
+"""Settings read from the environment, each declared once with its default and help text.
+
+The README's configuration table lists every variable declared here (a test checks it).
+"""
+
+import os
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    default: str | None
+    help: str
+
+
+ENV_VARS: dict[str, EnvVar] = {}
+
+
+def declare(name: str, default: str | None, help: str) -> EnvVar:
+    """Register an environment variable and return its declaration."""
+    var = EnvVar(name, default, help)
+    ENV_VARS[name] = var
+    return var
+
+
+DEBUG = declare("DEBUG", "0", "Django debug mode (1 to turn on). Never on in production.")
+SECRET_KEY = declare(
+    "SECRET_KEY",
+    None,
+    "Django's secret key; required when DEBUG is off (make run generates one under var/).",
+)
+ALLOWED_HOSTS = declare(
+    "ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names the site answers to."
+)
+DATABASE_URL = declare(
+    "DATABASE_URL",
+    None,
+    "PostgreSQL URL (postgres://user:pass@host:port/db); unset means SQLite in var/masthead.sqlite3.",
+)
+REDIS_URL = declare(
+    "REDIS_URL",
+    None,
+    "Redis URL for the shared cache (redis://host:port/0); unset means a file cache under var/cache.",
+)
+VAR_DIR = declare(
+    "MASTHEAD_VAR_DIR",
+    None,
+    "Directory for the SQLite database, media files and the file cache (default: ./var).",
+)
+BASE_URL = declare(
+    "MASTHEAD_BASE_URL",
+    "http://127.0.0.1:8000",
+    "The public address of the site, used in the newsroom and in absolute links.",
+)
+ADMIN_PASSWORD = declare(
+    "MASTHEAD_ADMIN_PASSWORD",
+    None,
+    "Password of the administrator created on first start (default: a random one, printed once).",
+)
+REQUIRE_SERVICES = declare(
+    "MASTHEAD_REQUIRE_SERVICES",
+    "0",
+    "Tests only: 1 turns a skip for a missing PostgreSQL, Redis or Chromium into a failure (CI sets it).",
+)
+PORT = declare("PORT", "8000", "Port make run serves on.")
+WEB_CONCURRENCY = declare("WEB_CONCURRENCY", "2", "Number of gunicorn worker processes.")
+SCHEDULER = declare(
+    "MASTHEAD_SCHEDULER",
+    "1",
+    "1 runs scheduled publishing every minute beside the web server; 0 leaves it to cron.",
+)
+
+
+def get(var: EnvVar) -> str | None:
+    """Return the variable's value, or its declared default when it is unset or empty."""
+    value = os.environ.get(var.name)
+    return value if value not in (None, "") else var.default
+
+
+def get_bool(var: EnvVar) -> bool:
+    """Return True for 1/true/yes/on (any case); anything else is False."""
+    return (get(var) or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def require(var: EnvVar) -> str:
+    """Return the variable's value or raise ImproperlyConfigured naming it."""
+    value = get(var)
+    if not value:
+        raise ImproperlyConfigured(f"{var.name} must be set: {var.help}")
+    return value

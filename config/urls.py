@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+from masthead.core import views as core_views
+from masthead.search import views as search_views
+
+urlpatterns = [
+    path("newsroom/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("search/", search_views.search, name="search"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+else:
+    # Uploaded images are served by the same process; a CDN or web server in front
+    # may take this over by serving MEDIA_ROOT at MEDIA_URL.
+    from django.views.static import serve
+
+    urlpatterns += [
+        path(
+            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
+
+urlpatterns += [path("", include(wagtail_urls))]
+
+handler404 = "masthead.news.views.page_not_found"

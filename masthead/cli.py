@@ -1,0 +1,16 @@
+"""The ``masthead`` console script: Django's management commands with Masthead's settings."""
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a management command (``masthead migrate``, ``masthead import ...``)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["masthead", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()

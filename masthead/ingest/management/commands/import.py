@@ -1,0 +1,42 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from masthead.ingest.importers.base import ImportFormatError
+from masthead.ingest.registry import ImporterNotFound, get_importer, importer_for, importers
+from masthead.ingest.services import import_articles
+
+
+class Command(BaseCommand):
+    help = "Import articles from files (pages like the seed, JSON Lines, …) in one transaction."
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", type=Path, help="Files to import.")
+        parser.add_argument(
+            "--format",
+            dest="format_name",
+            help=f"Importer to use (default: guessed per file). Known: {', '.join(sorted(importers()))}.",
+        )
+        parser.add_argument(
+            "--section", default="News", help="Section for articles that name none."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Read and check everything, save nothing."
+        )
+
+    def handle(self, *args, paths, format_name, section, dry_run, **options):
+        try:
+            sources = []
+            for path in paths:
+                if not path.exists():
+                    raise ImportFormatError(path, "does not exist")
+                importer = get_importer(format_name) if format_name else importer_for(path)
+                sources.append((path, importer))
+            report = import_articles(sources, dry_run=dry_run, default_section=section)
+        except (ImportFormatError, ImporterNotFound) as exc:
+            raise CommandError(f"Import failed, nothing was saved. {exc}") from exc
+        except ValueError as exc:
+            raise CommandError(f"Import failed, nothing was saved. {exc}") from exc
+        for warning in report.warnings[:20]:
+            self.stderr.write(f"warning: {warning}")
+        self.stdout.write(report.summary())

@@ -1,0 +1,239 @@
+"""Import drafts into the archive: one transaction, through news.services."""
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from django.core.files.images import ImageFile
+from django.db import transaction
+from django.db.models.signals import post_save
+from wagtail.images import get_image_model
+
+from masthead.ingest.importers.base import ArticleDraft, Importer
+from masthead.news import services as news
+from masthead.news.models import ArticlePage, Author, HomePage, SectionPage
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SECTION = "News"
+DEFAULT_AUTHOR = "Staff"
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+    def summary(self) -> str:
+        rate = (
+            f", {self.total / self.seconds:.0f} articles/s" if self.seconds and self.total else ""
+        )
+        prefix = "Dry run, nothing saved: would have " if self.dry_run else ""
+        verbs = f"created {self.created}, updated {self.updated}, skipped {self.skipped}"
+        return f"{prefix}{verbs} in {self.seconds:.1f}s{rate}."
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _search_index_deferred(pages: list):
+    """Skip per-save search indexing while importing; index the imported pages once at the end.
+
+    Each article is saved three times on its way to being published; indexing it
+    once, in bulk, is what makes large imports fast.
+    """
+    from modelsearch.backends import get_search_backends
+    from modelsearch.signal_handlers import post_save_signal_handler
+    from wagtail.models import ReferenceIndex
+    from wagtail.signal_handlers import disable_reference_index_auto_update
+
+    models = [ArticlePage, SectionPage, Author]
+    for model in models:
+        post_save.disconnect(post_save_signal_handler, sender=model)
+    try:
+        with disable_reference_index_auto_update():
+            yield
+        if pages:
+            fresh = list(ArticlePage.objects.filter(pk__in=[p.pk for p in pages]))
+            for backend in get_search_backends(with_auto_update=True):
+                backend.add_bulk(ArticlePage, fresh)
+            for page in fresh:
+                ReferenceIndex.create_or_update_for_object(page)
+    finally:
+        for model in models:
+            post_save.connect(post_save_signal_handler, sender=model)
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent elsewhere."""
+
+    def __init__(self, total: int | None, stream=None, enabled: bool | None = None):
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.start = time.monotonic()
+        self.done = 0
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if not self.enabled or (self.done % 25 and self.done != self.total):
+            return
+        elapsed = max(time.monotonic() - self.start, 1e-6)
+        rate = self.done / elapsed
+        if self.total:
+            width = 30
+            filled = int(width * self.done / self.total)
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {rate:.0f}/s ")
+        else:
+            self.stream.write(f"\r{self.done} articles {rate:.0f}/s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class _Lookups:
+    """Per-import caches of sections, authors and existing articles by source id."""
+
+    def __init__(self, default_section: str):
+        self.home = news.home_get()
+        self.default_section = default_section
+        self.sections: dict[str, SectionPage] = {}
+        self.authors: dict[str, Author] = {}
+        self.appenders: dict[int, news.ChildAppender] = {}
+
+    def appender(self, section: SectionPage) -> news.ChildAppender:
+        if section.pk not in self.appenders:
+            self.appenders[section.pk] = news.ChildAppender(section)
+        return self.appenders[section.pk]
+
+    def flush(self) -> None:
+        for appender in self.appenders.values():
+            appender.flush()
+
+    def section(self, name: str) -> SectionPage:
+        name = name or self.default_section
+        key = name.lower()
+        if key not in self.sections:
+            self.sections[key] = news.section_get_or_create(name=name, home=self.home)
+        return self.sections[key]
+
+    def author(self, name: str) -> Author:
+        key = name.lower()
+        if key not in self.authors:
+            self.authors[key] = news.author_get_or_create(name=name)
+        return self.authors[key]
+
+
+def _local_image(url: str, base: Path, title: str):
+    """Return a Wagtail image for a local path or file:// URL; None for remote or missing files."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("", "file"):
+        return None
+    path = Path(unquote(parsed.path))
+    if not path.is_absolute():
+        path = base / path
+    if not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        return get_image_model().objects.create(
+            title=title[:255], file=ImageFile(fh, name=path.name)
+        )
+
+
+def draft_save(
+    draft: ArticleDraft, lookups: _Lookups, base_dir: Path, report: ImportReport
+) -> ArticlePage:
+    """Create or update the article for ``draft`` (found again by its source id)."""
+    existing = ArticlePage.objects.filter(source_id=draft.source_id).first()
+    image = None
+    if draft.image_url:
+        image = _local_image(draft.image_url, base_dir, draft.title)
+        if image is None:
+            report.warnings.append(
+                f"{draft.title[:60]}: image {draft.image_url} is not a local file; skipped"
+            )
+    body = (
+        news.body_from_html_paragraphs(draft.paragraphs)
+        if draft.html
+        else news.body_from_paragraphs(draft.paragraphs)
+    )
+    section = existing.get_parent().specific if existing else lookups.section(draft.section)
+    page, created = news.article_save(
+        section=section,
+        appender=None if existing else lookups.appender(section),
+        title=draft.title,
+        body=body,
+        authors=[lookups.author(name) for name in (draft.authors or [DEFAULT_AUTHOR])],
+        standfirst=draft.standfirst,
+        tags=draft.tags,
+        published_at=draft.published,
+        source_id=draft.source_id,
+        featured_image=image or (existing.featured_image if existing else None),
+        related=[(pick.headline, pick.after_paragraph) for pick in draft.related],
+        existing=existing,
+    )
+    if created:
+        report.created += 1
+    else:
+        report.updated += 1
+    return page
+
+
+def import_articles(
+    sources: Iterable[tuple[Path, Importer]],
+    *,
+    dry_run: bool = False,
+    default_section: str = DEFAULT_SECTION,
+    progress_factory: Callable[[int | None], Progress] | None = None,
+) -> ImportReport:
+    """Import every draft of every source in one transaction; return the report.
+
+    Any error (a malformed file, a database error) rolls the whole import back
+    and propagates, so the archive is exactly as it was.
+    """
+    report = ImportReport(dry_run=dry_run)
+    started = time.monotonic()
+    sources = list(sources)
+    totals = [importer.count(path) for path, importer in sources]
+    total = None if any(t is None for t in totals) else sum(totals)
+    progress = (progress_factory or Progress)(total)
+    imported: list[ArticlePage] = []
+    try:
+        with transaction.atomic():
+            with _search_index_deferred(imported):
+                lookups = _Lookups(default_section)
+                for path, importer in sources:
+                    for draft in importer.read(path):
+                        imported.append(draft_save(draft, lookups, path.parent, report))
+                        progress.advance()
+                lookups.flush()
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    finally:
+        progress.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+__all__ = ["import_articles", "ImportReport", "HomePage"]
