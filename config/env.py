@@ -52,8 +52,9 @@ VAR_DIR = declare(
 )
 BASE_URL = declare(
     "MASTHEAD_BASE_URL",
-    "http://127.0.0.1:8000",
-    "The public address of the site, used in the newsroom and in absolute links.",
+    None,
+    "The public address of the site, used in the newsroom and in absolute links "
+    "(default: http://127.0.0.1:$PORT).",
 )
 ADMIN_PASSWORD = declare(
     "MASTHEAD_ADMIN_PASSWORD",
@@ -66,6 +67,11 @@ REQUIRE_SERVICES = declare(
     "Tests only: 1 turns a skip for a missing PostgreSQL, Redis or Chromium into a failure (CI sets it).",
 )
 PORT = declare("PORT", "8000", "Port make run serves on.")
+
+
+def base_url() -> str:
+    """Return MASTHEAD_BASE_URL, or the address make run serves on."""
+    return (get(BASE_URL) or f"http://127.0.0.1:{get(PORT)}").rstrip("/")
 WEB_CONCURRENCY = declare("WEB_CONCURRENCY", "2", "Number of gunicorn worker processes.")
 SCHEDULER = declare(
     "MASTHEAD_SCHEDULER",

@@ -1,3 +1,4 @@
+from django.core.cache import cache
 from django.db import models
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
@@ -40,6 +41,26 @@ class PublicationSettings(BaseSiteSetting):
 
     class Meta:
         verbose_name = "Publication"
+
+    @classmethod
+    def cache_key(cls, site_id) -> str:
+        return f"masthead:publication:{site_id}"
+
+    @classmethod
+    def for_site(cls, site):
+        """Return the site's publication details, from the cache when they have not changed."""
+        if site is None:
+            return super().for_site(site)
+        key = cls.cache_key(site.pk)
+        found = cache.get(key)
+        if found is None:
+            found = super().for_site(site)
+            cache.set(key, found, None)
+        return found
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        cache.delete(self.cache_key(self.site_id))
 
     def __str__(self) -> str:
         return self.name

@@ -9,8 +9,22 @@ def on_page_published(sender, instance, **kwargs):
 
 
 def register() -> None:
-    from masthead.news.models import ArticlePage
+    from django.db.models.signals import post_delete, post_save
+    from wagtail.models import PageViewRestriction
 
+    from masthead.news.models import ArticlePage
+    from masthead.news.models.querysets import forget_restricted_paths
+
+    post_save.connect(
+        forget_restricted_paths,
+        sender=PageViewRestriction,
+        dispatch_uid="masthead-restrictions-save",
+    )
+    post_delete.connect(
+        forget_restricted_paths,
+        sender=PageViewRestriction,
+        dispatch_uid="masthead-restrictions-delete",
+    )
     page_published.connect(
         on_page_published, sender=ArticlePage, dispatch_uid="masthead-news-published"
     )

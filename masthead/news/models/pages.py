@@ -1,6 +1,7 @@
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
@@ -17,7 +18,7 @@ from wagtail.url_routing import RouteResult
 
 from masthead.images.renditions import ARTICLE_RENDITIONS, AUTHOR_RENDITIONS
 from masthead.news.blocks import ArticleBodyBlock
-from masthead.news.models.querysets import ArticlePageQuerySet, author_queryset
+from masthead.news.models.querysets import ArticlePageQuerySet, NewsPageQuerySet, author_queryset
 from masthead.news.models.snippets import Author
 from masthead.related.selectors import related_fill, related_picks
 from masthead.trending.selectors import trending_list
@@ -36,9 +37,9 @@ def paginate(request, queryset, per_page: int = PAGE_SIZE):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
-def sidebar_context(*, exclude_ids: list[int]) -> dict:
+def sidebar_context(*, exclude_ids: list[int], candidates=None) -> dict:
     """Return the Trending and Recent News lists shown beside every reader page (two queries)."""
-    candidates = ArticlePage.objects.for_links().exclude(pk__in=exclude_ids)
+    candidates = (candidates or ArticlePage.objects.for_links()).exclude(pk__in=exclude_ids)
     return {
         "trending": trending_list(candidates=candidates, limit=TRENDING_LIMIT),
         "recent": list(candidates[:RECENT_LIMIT]),
@@ -49,6 +50,8 @@ class HomePage(RoutablePageMixin, Page):
     """The front page; it also owns the author and tag archives."""
 
     intro = models.CharField(max_length=255, blank=True)
+
+    objects = PageManager.from_queryset(NewsPageQuerySet)()
 
     subpage_types = ["news.SectionPage", "news.StandardPage"]
     parent_page_types = ["wagtailcore.Page"]
@@ -72,7 +75,11 @@ class HomePage(RoutablePageMixin, Page):
             except Http404:
                 pass
             url_path = f"{self.url_path}{path_components[0]}/{path_components[1]}/"
-            article = ArticlePage.objects.filter(slug=path_components[1], url_path=url_path).first()
+            article = (
+                ArticlePage.objects.select_related("featured_image")
+                .filter(slug=path_components[1], url_path=url_path)
+                .first()
+            )
             if article is not None:
                 return article.route(request, [])
         return super().route(request, path_components)
@@ -83,12 +90,20 @@ class HomePage(RoutablePageMixin, Page):
         sections = self.sections
         cards = ArticlePage.objects.for_cards()
         latest = list(cards[: FRONT_LATEST + 1])
-        by_section = []
-        for section in sections:
-            stories = list(cards.child_of(section)[:FRONT_PER_SECTION])
-            if stories:
-                by_section.append((section, stories))
         attach_sections(latest, sections)
+        # The newest few of every section in one query, whatever the number of sections.
+        ranked = cards.child_of_any(sections).annotate(
+            section_path=Substr("path", 1, self.depth * self.steplen + self.steplen),
+            row=Window(
+                RowNumber(),
+                partition_by=[F("section_path")],
+                order_by=[F("first_published_at").desc(), F("pk").desc()],
+            ),
+        ).filter(row__lte=FRONT_PER_SECTION)
+        grouped: dict[str, list] = {}
+        for article in ranked:
+            grouped.setdefault(article.section_path, []).append(article)
+        by_section = [(s, grouped[s.path]) for s in sections if grouped.get(s.path)]
         return self.render(
             request,
             context_overrides={
@@ -133,6 +148,8 @@ class SectionPage(Page):
     """A section of the paper (Politics, Sport); its articles live under it."""
 
     intro = models.TextField(blank=True)
+
+    objects = PageManager.from_queryset(NewsPageQuerySet)()
 
     parent_page_types = ["news.HomePage"]
     subpage_types = ["news.ArticlePage"]
@@ -240,9 +257,10 @@ class ArticlePage(Page):
 
     @property
     def caption(self) -> str:
+        """Return the picture's caption for this article (the image's own unless overridden)."""
         if self.featured_image_caption:
             return self.featured_image_caption
-        return self.featured_image.caption if self.featured_image else ""
+        return self.featured_image.caption if self.featured_image_id else ""
 
     @property
     def authors(self) -> list[Author]:
@@ -271,36 +289,29 @@ class ArticlePage(Page):
     def get_context(self, request, *args, **kwargs):
         """Return everything the article page shows, in a fixed number of queries."""
         context = super().get_context(request, *args, **kwargs)
-        images = get_image_model().objects.prefetch_renditions(*ARTICLE_RENDITIONS)
-        featured = (
-            images.filter(pk=self.featured_image_id).first() if self.featured_image_id else None
-        )
         bylines = list(
             ArticleAuthor.objects.filter(page_id=self.pk)
             .order_by("sort_order")
             .select_related("author", "author__picture")
-            .prefetch_related(
-                Prefetch(
-                    "author__picture__renditions",
-                    queryset=get_image_model()
-                    .get_rendition_model()
-                    .objects.filter(filter_spec__in=AUTHOR_RENDITIONS),
-                    to_attr="prefetched_renditions",
-                )
-            )
+        )
+        featured = self.featured_image
+        _prefetch_renditions(
+            {featured: ARTICLE_RENDITIONS}
+            | {b.author.picture: AUTHOR_RENDITIONS for b in bylines if b.author.picture_id}
         )
         tags = list(self.tags.all()) if self.pk else []
         picks = related_picks(page=self)
         resolved = [link.target for link in picks if link.target_id and link.target.live]
         also_read = next((link for link in picks if link.also_read_after), None)
+        candidates = ArticlePage.objects.for_links()
         fill = related_fill(
             page=self,
-            candidates=ArticlePage.objects.for_links(),
+            candidates=candidates,
             tag_ids=[tag.pk for tag in tags],
             exclude_ids=[page.pk for page in resolved],
             limit=RELATED_LIMIT - len(resolved),
         )
-        context.update(chrome_context(request, self, exclude_ids=[self.pk]))
+        context.update(chrome_context(request, self, exclude_ids=[self.pk], candidates=candidates))
         sections = {section.path: section for section in context["nav_sections"]}
         context.update(
             {
@@ -314,6 +325,25 @@ class ArticlePage(Page):
             }
         )
         return context
+
+
+def _prefetch_renditions(specs_by_image: dict) -> None:
+    """Load the renditions of several images in one query and attach them as Wagtail's prefetch does."""
+    specs_by_image.pop(None, None)
+    if not specs_by_image:
+        return
+    Rendition = get_image_model().get_rendition_model()
+    specs = {spec for specs in specs_by_image.values() for spec in specs}
+    found = Rendition.objects.filter(
+        image_id__in=[image.pk for image in specs_by_image], filter_spec__in=specs
+    )
+    by_image: dict[int, list] = {}
+    images = {image.pk: image for image in specs_by_image}
+    for rendition in found:
+        rendition.image = images[rendition.image_id]
+        by_image.setdefault(rendition.image_id, []).append(rendition)
+    for image in specs_by_image:
+        image.prefetched_renditions = by_image.get(image.pk, [])
 
 
 def attach_sections(articles, sections: list[SectionPage]) -> None:
@@ -332,11 +362,11 @@ def home_for(request, page: Page) -> HomePage | None:
     return HomePage.objects.ancestor_of(page, inclusive=True).first()
 
 
-def chrome_context(request, page: Page, *, exclude_ids: list[int]) -> dict:
+def chrome_context(request, page: Page, *, exclude_ids: list[int], candidates=None) -> dict:
     """Return what every reader page shows around its content: front page, sections, sidebars."""
     home = home_for(request, page)
     return {
         "home": home,
         "nav_sections": home.sections if home else [],
-        **sidebar_context(exclude_ids=exclude_ids),
+        **sidebar_context(exclude_ids=exclude_ids, candidates=candidates),
     }

@@ -1,11 +1,38 @@
-from django.db.models import Prefetch
+from django.core.cache import cache
+from django.db.models import Prefetch, Q
 from wagtail.images import get_image_model
 from wagtail.query import PageQuerySet
 
 from masthead.images.renditions import AUTHOR_RENDITIONS, CARD_RENDITIONS
 
+RESTRICTED_PATHS_KEY = "masthead:restricted-paths"
 
-class ArticlePageQuerySet(PageQuerySet):
+
+def restricted_paths() -> list[str]:
+    """Return the tree paths of pages with view restrictions, cached until a restriction changes."""
+    paths = cache.get(RESTRICTED_PATHS_KEY)
+    if paths is None:
+        from wagtail.models import PageViewRestriction
+
+        paths = list(PageViewRestriction.objects.values_list("page__path", flat=True))
+        cache.set(RESTRICTED_PATHS_KEY, paths, None)
+    return paths
+
+
+def forget_restricted_paths(**kwargs) -> None:
+    cache.delete(RESTRICTED_PATHS_KEY)
+
+
+class NewsPageQuerySet(PageQuerySet):
+    def private_q(self):
+        """Match pages in private sections, like Wagtail's, without a query per listing."""
+        q = Q()
+        for path in restricted_paths():
+            q |= Q(path__startswith=path)
+        return q if q else Q(pk__in=[])
+
+
+class ArticlePageQuerySet(NewsPageQuerySet):
     def published(self) -> "ArticlePageQuerySet":
         """Return live, public articles, newest first."""
         return self.live().public().order_by("-first_published_at", "-pk")
@@ -32,6 +59,13 @@ class ArticlePageQuerySet(PageQuerySet):
         return self.published().only(
             "id", "title", "slug", "url_path", "path", "depth", "first_published_at", "draft_title"
         )
+
+    def child_of_any(self, parents) -> "ArticlePageQuerySet":
+        """Return pages whose parent is one of ``parents``; none when ``parents`` is empty."""
+        q = Q(pk__in=[])
+        for parent in parents:
+            q |= self.child_of_q(parent)
+        return self.filter(q)
 
     def in_section(self, section) -> "ArticlePageQuerySet":
         return self.descendant_of(section)

@@ -1,3 +1,4 @@
+import os
 import signal
 import time
 
@@ -16,6 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, **options):
         running = True
+        parent = os.getppid()
 
         def stop(signum, frame):
             nonlocal running
@@ -35,3 +37,5 @@ class Command(BaseCommand):
             deadline = time.monotonic() + INTERVAL_SECONDS
             while running and time.monotonic() < deadline:
                 time.sleep(1)
+                # Started by the web server: stop when it is gone, even if it could not say so.
+                running = running and os.getppid() == parent

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         administrators = Group.objects.filter(name="Administrator").first()
         if administrators:
             user.groups.add(administrators)
-        base = env.get(env.BASE_URL)
+        base = env.base_url()
         self.stdout.write(self.style.SUCCESS(f"Created the administrator '{ADMIN_USERNAME}'."))
         if generated:
             self.stdout.write(
