@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "reuters21578" / "articles.jsonl.gz"
+DATA = Path(os.environ.get("MASTHEAD_SHARED_DIR", ROOT.parent / "shared")) / "data" / "reuters21578" / "articles.jsonl.gz"
 
 
 def main() -> None:

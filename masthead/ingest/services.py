@@ -12,9 +12,10 @@ from urllib.parse import unquote, urlparse
 from django.core.files.images import ImageFile
 from django.db import transaction
 from django.db.models.signals import post_save
+from django.utils import timezone
 from wagtail.images import get_image_model
 
-from masthead.ingest.importers.base import ArticleDraft, Importer
+from masthead.ingest.importers.base import ArticleDraft, Importer, ImportFormatError
 from masthead.news import services as news
 from masthead.news.models import ArticlePage, Author, HomePage, SectionPage
 
@@ -22,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SECTION = "News"
 DEFAULT_AUTHOR = "Staff"
+BATCH_SIZE = (
+    250  # new articles written per bulk batch: big enough to amortise, small enough for SQLite
+)
 
 
 @dataclass
@@ -69,7 +73,16 @@ def _search_index_deferred(pages: list):
         with disable_reference_index_auto_update():
             yield
         if pages:
-            fresh = list(ArticlePage.objects.filter(pk__in=[p.pk for p in pages]))
+            # Prefetch what the index and the reference index read, instead of a query per page.
+            fresh = list(
+                ArticlePage.objects.filter(pk__in=[p.pk for p in pages]).prefetch_related(
+                    "tags",
+                    "tagged_items",
+                    "article_authors__author",
+                    "related_links",
+                    "wagtail_admin_comments",
+                )
+            )
             for backend in get_search_backends(with_auto_update=True):
                 backend.add_bulk(ArticlePage, fresh)
             for page in fresh:
@@ -119,6 +132,7 @@ class _Lookups:
         self.sections: dict[str, SectionPage] = {}
         self.authors: dict[str, Author] = {}
         self.appenders: dict[int, news.ChildAppender] = {}
+        self.tags: dict = {}
 
     def appender(self, section: SectionPage) -> news.ChildAppender:
         if section.pk not in self.appenders:
@@ -159,43 +173,116 @@ def _local_image(url: str, base: Path, title: str):
         )
 
 
-def draft_save(
-    draft: ArticleDraft, lookups: _Lookups, base_dir: Path, report: ImportReport
+def _body(draft: ArticleDraft):
+    if draft.html:
+        return news.body_from_html_paragraphs(draft.paragraphs)
+    return news.body_from_paragraphs(draft.paragraphs)
+
+
+def _image(draft: ArticleDraft, base_dir: Path, report: ImportReport):
+    if not draft.image_url:
+        return None
+    image = _local_image(draft.image_url, base_dir, draft.title)
+    if image is None:
+        report.warnings.append(
+            f"{draft.title[:60]}: image {draft.image_url} is not a local file; skipped"
+        )
+    return image
+
+
+def draft_update(
+    draft: ArticleDraft,
+    existing: ArticlePage,
+    lookups: _Lookups,
+    base_dir: Path,
+    report: ImportReport,
 ) -> ArticlePage:
-    """Create or update the article for ``draft`` (found again by its source id)."""
-    existing = ArticlePage.objects.filter(source_id=draft.source_id).first()
-    image = None
-    if draft.image_url:
-        image = _local_image(draft.image_url, base_dir, draft.title)
-        if image is None:
-            report.warnings.append(
-                f"{draft.title[:60]}: image {draft.image_url} is not a local file; skipped"
-            )
-    body = (
-        news.body_from_html_paragraphs(draft.paragraphs)
-        if draft.html
-        else news.body_from_paragraphs(draft.paragraphs)
-    )
-    section = existing.get_parent().specific if existing else lookups.section(draft.section)
-    page, created = news.article_save(
-        section=section,
-        appender=None if existing else lookups.appender(section),
+    """Update the article an earlier import created from the same source, as a new revision."""
+    page, _ = news.article_save(
+        section=existing.get_parent().specific,
         title=draft.title,
-        body=body,
+        body=_body(draft),
         authors=[lookups.author(name) for name in (draft.authors or [DEFAULT_AUTHOR])],
         standfirst=draft.standfirst,
         tags=draft.tags,
         published_at=draft.published,
         source_id=draft.source_id,
-        featured_image=image or (existing.featured_image if existing else None),
+        featured_image=_image(draft, base_dir, report) or existing.featured_image,
         related=[(pick.headline, pick.after_paragraph) for pick in draft.related],
         existing=existing,
     )
-    if created:
-        report.created += 1
-    else:
-        report.updated += 1
+    report.updated += 1
     return page
+
+
+class _Batch:
+    """New articles waiting to be written together by ``news.articles_bulk_publish``."""
+
+    def __init__(self, lookups: _Lookups, report: ImportReport, imported: list):
+        self.lookups = lookups
+        self.report = report
+        self.imported = imported
+        self.items: list[news.NewArticle] = []
+        self.source_ids: set[str] = set()
+
+    def add(self, draft: ArticleDraft, base_dir: Path) -> None:
+        published = draft.published or timezone.now()
+        if published > timezone.now():
+            # Scheduled stories go through Wagtail's own scheduling.
+            self.flush()
+            page, _ = news.article_save(
+                section=self.lookups.section(draft.section),
+                title=draft.title,
+                body=_body(draft),
+                authors=[self.lookups.author(n) for n in (draft.authors or [DEFAULT_AUTHOR])],
+                standfirst=draft.standfirst,
+                tags=draft.tags,
+                published_at=published,
+                source_id=draft.source_id,
+                featured_image=_image(draft, base_dir, self.report),
+                related=[(p.headline, p.after_paragraph) for p in draft.related],
+            )
+            self.imported.append(page)
+            self.report.created += 1
+            return
+        section = self.lookups.section(draft.section)
+        self.items.append(
+            news.NewArticle(
+                appender=self.lookups.appender(section),
+                title=" ".join(draft.title.split())[:255],
+                body=_body(draft),
+                authors=[self.lookups.author(n) for n in (draft.authors or [DEFAULT_AUTHOR])],
+                published_at=published,
+                standfirst=draft.standfirst,
+                tags=[t.strip()[:100] for t in draft.tags if t.strip()],
+                source_id=draft.source_id,
+                featured_image=_image(draft, base_dir, self.report),
+                related=[(p.headline, p.after_paragraph) for p in draft.related],
+            )
+        )
+        self.source_ids.add(draft.source_id)
+        if len(self.items) >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items:
+            self.imported += news.articles_bulk_publish(self.items, tag_cache=self.lookups.tags)
+            self.report.created += len(self.items)
+            self.items = []
+            self.source_ids = set()
+
+
+def draft_save(draft: ArticleDraft, batch: _Batch, base_dir: Path) -> None:
+    """Queue a new article, or update the one an earlier run imported from the same source."""
+    if not draft.title.strip():
+        raise ImportFormatError(draft.source_id, "an article has no headline", draft.line)
+    if draft.source_id in batch.source_ids:
+        batch.flush()  # the same story twice in one run: the second copy updates the first
+    existing = ArticlePage.objects.filter(source_id=draft.source_id).first()
+    if existing is not None:
+        batch.imported.append(draft_update(draft, existing, batch.lookups, base_dir, batch.report))
+    else:
+        batch.add(draft, base_dir)
 
 
 def import_articles(
@@ -221,10 +308,12 @@ def import_articles(
         with transaction.atomic():
             with _search_index_deferred(imported):
                 lookups = _Lookups(default_section)
+                batch = _Batch(lookups, report, imported)
                 for path, importer in sources:
                     for draft in importer.read(path):
-                        imported.append(draft_save(draft, lookups, path.parent, report))
+                        draft_save(draft, batch, path.parent)
                         progress.advance()
+                batch.flush()
                 lookups.flush()
             if dry_run:
                 raise _DryRunRollback

@@ -7,18 +7,28 @@ search index see an ordinary edit.
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
-from wagtail.log_actions import log
-from wagtail.models import Page, Revision
+from modelcluster.models import get_all_child_relations
+from taggit.models import Tag
+from wagtail.models import Locale, Page, PageLogEntry, Revision
 from wagtail.signals import page_published
 
-from masthead.news.models import ArticlePage, Author, HomePage, SectionPage
+from masthead.news.models import (
+    ArticleAuthor,
+    ArticlePage,
+    ArticleTag,
+    Author,
+    HomePage,
+    SectionPage,
+)
 from masthead.news.sanitize import clean_html
-from masthead.related.models import normalize_headline
+from masthead.related.models import RelatedLink, normalize_headline
 from masthead.related.services import related_links_replace, related_links_resolve
 
 SLUG_MAX = 80  # long enough for a headline's gist, short enough for a readable URL
@@ -53,6 +63,19 @@ class ChildAppender:
         last = parent.get_last_child()
         self.last_path = last.path if last else None
         self.added = 0
+        self._slugs: set[str] | None = None
+
+    def unique_slug(self, title: str) -> str:
+        """Return a slug for ``title`` unused under the parent (``-2``, ``-3``… on clashes)."""
+        if self._slugs is None:
+            self._slugs = set(self.parent.get_children().values_list("slug", flat=True))
+        base = slugify(title)[:SLUG_MAX].strip("-") or "article"
+        slug, n = base, 1
+        while slug in self._slugs:
+            n += 1
+            slug = f"{base[: SLUG_MAX - len(str(n)) - 1]}-{n}"
+        self._slugs.add(slug)
+        return slug
 
     def place(self, page: Page) -> None:
         """Give ``page`` its tree position and URL path as the parent's new last child."""
@@ -74,35 +97,6 @@ class ChildAppender:
             Page.objects.filter(pk=self.parent.pk).update(numchild=F("numchild") + self.added)
             self.parent.numchild += self.added
             self.added = 0
-
-
-def _publish_new(
-    page: ArticlePage, appender: ChildAppender, published_at: dt.datetime, user
-) -> None:
-    """Save and publish a new page in one write, leaving what ``save_revision().publish()`` leaves.
-
-    The page gets a revision that is both its latest and live one, "create"
-    (logged by ``Page.save``) and "publish" entries in the audit log, and
-    ``page_published`` is sent.
-    """
-    appender.place(page)
-    page.live = True
-    page.has_unpublished_changes = False
-    page.first_published_at = page.last_published_at = published_at
-    page.draft_title = page.title
-    page.save(clean=False)
-    revision = Revision.objects.create(
-        content_object=page,
-        base_content_type=page.get_base_content_type(),
-        user=user,
-        content=page.serializable_data(),
-        object_str=str(page),
-        created_at=published_at,
-    )
-    ArticlePage.objects.filter(pk=page.pk).update(latest_revision=revision, live_revision=revision)
-    page.latest_revision = page.live_revision = revision
-    log(instance=page, action="wagtail.publish", user=user, revision=revision, content_changed=True)
-    page_published.send(sender=ArticlePage, instance=page, revision=revision)
 
 
 def home_get(*, home: HomePage | None = None) -> HomePage:
@@ -197,15 +191,12 @@ def article_save(
     related: Sequence[tuple[str, int | None]] = (),
     existing: ArticlePage | None = None,
     user=None,
-    appender: ChildAppender | None = None,
 ) -> tuple[ArticlePage, bool]:
     """Create or update an article and publish it; return (article, created).
 
     ``related`` holds (headline, also_read_after) picks, resolved to existing
     articles by headline; unresolved ones wait for their article to arrive.
-    A ``published_at`` in the future schedules the article instead. An
-    ``appender`` for ``section`` takes the fast path for new, already-published
-    articles (imports); everything else goes through ``save_revision().publish()``.
+    A ``published_at`` in the future schedules the article instead.
     """
     title = " ".join(title.split())[:255]
     if not title:
@@ -243,10 +234,6 @@ def article_save(
         picks.append((target, headline, after))
     related_links_replace(page=page, picks=picks)
 
-    if created and appender is not None and published_at <= timezone.now():
-        _publish_new(page, appender, published_at, user)
-        related_links_resolve(page=page)
-        return page, True
     if created:
         section.add_child(instance=page)
     if published_at > timezone.now():
@@ -260,3 +247,184 @@ def article_save(
         page.last_published_at = published_at
     related_links_resolve(page=page)
     return page, created
+
+
+@dataclass
+class NewArticle:
+    """An article to create and publish in bulk (see ``articles_bulk_publish``)."""
+
+    appender: ChildAppender
+    title: str
+    body: Sequence[tuple[str, object]]
+    authors: Sequence[Author]
+    published_at: dt.datetime
+    standfirst: str = ""
+    tags: Sequence[str] = ()
+    source_id: str = ""
+    featured_image: object = None
+    related: Sequence[tuple[str, int | None]] = ()
+
+
+def _tags_get_or_create(names: set[str], cache: dict[str, Tag]) -> None:
+    """Fill ``cache`` (lower-cased name → Tag) for ``names`` with one query, creating missing tags."""
+    missing = {n for n in names if n.lower() not in cache}
+    if not missing:
+        return
+    lookup = Q()
+    for name in missing:
+        lookup |= Q(name__iexact=name)
+    for tag in Tag.objects.filter(lookup):
+        cache[tag.name.lower()] = tag
+    for name in sorted(missing):
+        if name.lower() not in cache:
+            slug = base = slugify(name)[:90] or "tag"
+            n = 1
+            while Tag.objects.filter(slug=slug).exists():
+                n += 1
+                slug = f"{base}-{n}"
+            cache[name.lower()] = Tag.objects.create(name=name, slug=slug)
+
+
+def _resolve_picks_naming(pages: Sequence[ArticlePage]) -> None:
+    """Point pending picks at the new pages whose headlines they name (one query per batch)."""
+    by_key = {normalize_headline(page.title): page for page in pages}
+    pending = RelatedLink.objects.filter(target__isnull=True, target_key__in=list(by_key))
+    for link in pending.only("id", "page_id", "target_key"):
+        target = by_key[link.target_key]
+        if link.page_id != target.pk:
+            RelatedLink.objects.filter(pk=link.pk).update(target=target, target_key="")
+
+
+def articles_bulk_publish(
+    items: Sequence[NewArticle], *, tag_cache: dict | None = None, user=None
+) -> list[ArticlePage]:
+    """Create and publish many new articles with a handful of queries per batch; return them.
+
+    Leaves exactly what ``article_save`` leaves for a new, already-published
+    article: tree position, a revision that is latest and live, "create" and
+    "publish" audit-log entries, bylines, tags, editor picks, and
+    ``page_published`` sent for each. Callers run it inside a transaction and
+    index the pages for search afterwards.
+    """
+    if not items:
+        return []
+    tag_cache = {} if tag_cache is None else tag_cache
+    _tags_get_or_create({t for item in items for t in item.tags}, tag_cache)
+    page_type = ContentType.objects.get_for_model(ArticlePage)
+    base_type = ContentType.objects.get_for_model(Page)
+    locale = Locale.get_default()
+    now = timezone.now()
+
+    pages = []
+    for item in items:
+        page = ArticlePage(
+            title=item.title,
+            draft_title=item.title,
+            slug=item.appender.unique_slug(item.title),
+            content_type=page_type,
+            locale=locale,
+            live=True,
+            has_unpublished_changes=False,
+            first_published_at=item.published_at,
+            last_published_at=item.published_at,
+            standfirst=item.standfirst[:300],
+            body=list(item.body),
+            featured_image=item.featured_image,
+            source_id=item.source_id,
+        )
+        item.appender.place(page)
+        pages.append(page)
+
+    # Multi-table inheritance: the base rows first (to get ids), then the article rows.
+    base_rows = Page.objects.bulk_create(
+        [
+            Page(
+                **{
+                    f.attname: getattr(p, f.attname)
+                    for f in Page._meta.concrete_fields
+                    if f.attname != "id"
+                }
+            )
+            for p in pages
+        ]
+    )
+    for page, row in zip(pages, base_rows, strict=True):
+        page.pk = page.id = page.page_ptr_id = row.pk
+        page._state.adding = False
+    article_fields = [f for f in ArticlePage._meta.local_concrete_fields]
+    ArticlePage.objects._insert(pages, fields=article_fields, using=ArticlePage.objects.db)
+
+    bylines, tagged, picks = [], [], []
+    for page, item in zip(pages, items, strict=True):
+        page_bylines = [
+            ArticleAuthor(page=page, author=author, sort_order=i)
+            for i, author in enumerate(dict.fromkeys(item.authors))
+        ]
+        page_tags = [
+            ArticleTag(content_object=page, tag=tag_cache[t.lower()])
+            for t in dict.fromkeys(item.tags)
+        ]
+        page_picks = []
+        for i, (headline, after) in enumerate(item.related):
+            target = article_find_by_headline(headline)
+            page_picks.append(
+                RelatedLink(
+                    page=page,
+                    target=target,
+                    target_headline="" if target else headline,
+                    target_key="" if target else normalize_headline(headline),
+                    also_read_after=after,
+                    sort_order=i,
+                )
+            )
+        # The revision records the page with its bylines, tags and picks, as the editor would;
+        # every other child relation of a new page is empty, which spares a query each.
+        for relation in get_all_child_relations(ArticlePage):
+            getattr(page, relation.get_accessor_name()).set([])
+        page.article_authors.set(page_bylines)
+        page.tagged_items.set(page_tags)
+        page.related_links.set(page_picks)
+        bylines += page_bylines
+        tagged += page_tags
+        picks += page_picks
+    ArticleAuthor.objects.bulk_create(bylines)
+    ArticleTag.objects.bulk_create(tagged)
+    RelatedLink.objects.bulk_create(picks)
+
+    revisions = Revision.objects.bulk_create(
+        [
+            Revision(
+                content_type=page_type,
+                base_content_type=base_type,
+                object_id=str(page.pk),
+                created_at=page.first_published_at,
+                user=user,
+                object_str=page.title,
+                content=page.serializable_data(),
+            )
+            for page in pages
+        ]
+    )
+    for page, revision in zip(pages, revisions, strict=True):
+        page.latest_revision = page.live_revision = revision
+    Page.objects.bulk_update(pages, ["latest_revision", "live_revision"])
+    PageLogEntry.objects.bulk_create(
+        [
+            PageLogEntry(
+                page=page,
+                content_type=page_type,
+                label=page.title,
+                action=action,
+                timestamp=now,
+                user=user,
+                revision=revision if action == "wagtail.publish" else None,
+                content_changed=True,
+            )
+            for page, revision in zip(pages, revisions, strict=True)
+            for action in ("wagtail.create", "wagtail.publish")
+        ]
+    )
+    _resolve_picks_naming(pages)
+    for page, revision in zip(pages, revisions, strict=True):
+        page_published.send(sender=ArticlePage, instance=page, revision=revision)
+    return pages
