@@ -67,6 +67,11 @@ REQUIRE_SERVICES = declare(
     "Tests only: 1 turns a skip for a missing PostgreSQL, Redis or Chromium into a failure (CI sets it).",
 )
 PORT = declare("PORT", "8000", "Port make run serves on.")
+SHARED_DIR = declare(
+    "MASTHEAD_SHARED_DIR",
+    None,
+    "Tests and benchmarks only: the folder of test data sets and the seed page (default: ../shared).",
+)
 
 
 def base_url() -> str:
