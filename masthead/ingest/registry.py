@@ -10,8 +10,11 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from masthead.ingest.importers.base import Importer, ImportFormatError
+from masthead.ingest.importers.feed import FeedImporter
+from masthead.ingest.importers.html import HtmlImporter
 from masthead.ingest.importers.jsonl import JsonLinesImporter
 from masthead.ingest.importers.seed_text import SeedTextImporter
+from masthead.ingest.importers.wordpress import WordPressImporter
 
 _registry: dict[str, type[Importer]] = {}
 _plugins_loaded = False
@@ -70,3 +73,6 @@ def importer_for(source: Path) -> Importer:
 
 register(SeedTextImporter)
 register(JsonLinesImporter)
+register(WordPressImporter)  # before feed: a WXR export is RSS too
+register(HtmlImporter)
+register(FeedImporter)

@@ -190,6 +190,37 @@ def _image(draft: ArticleDraft, base_dir: Path, report: ImportReport):
     return image
 
 
+def redirects_save(pages_urls) -> None:
+    """Point each old URL (full URL or path) at its imported page with a permanent redirect."""
+    from wagtail.contrib.redirects.models import Redirect
+
+    wanted = {}
+    for page, urls in pages_urls:
+        for url in urls:
+            path = Redirect.normalise_path(url)
+            if path and path != "/":
+                wanted[path] = page
+    if not wanted:
+        return
+    existing = {r.old_path: r for r in Redirect.objects.filter(old_path__in=wanted, site=None)}
+    for path, redirect in existing.items():
+        redirect.redirect_page, redirect.redirect_link, redirect.is_permanent = (
+            wanted[path],
+            "",
+            True,
+        )
+    Redirect.objects.bulk_update(
+        existing.values(), ["redirect_page", "redirect_link", "is_permanent"]
+    )
+    Redirect.objects.bulk_create(
+        [
+            Redirect(old_path=p, site=None, redirect_page=page, is_permanent=True)
+            for p, page in wanted.items()
+            if p not in existing
+        ]
+    )
+
+
 def draft_update(
     draft: ArticleDraft,
     existing: ArticlePage,
@@ -211,6 +242,7 @@ def draft_update(
         related=[(pick.headline, pick.after_paragraph) for pick in draft.related],
         existing=existing,
     )
+    redirects_save([(page, draft.old_urls)])
     report.updated += 1
     return page
 
@@ -224,6 +256,7 @@ class _Batch:
         self.imported = imported
         self.items: list[news.NewArticle] = []
         self.source_ids: set[str] = set()
+        self.old_urls: dict[str, list[str]] = {}
 
     def add(self, draft: ArticleDraft, base_dir: Path) -> None:
         published = draft.published or timezone.now()
@@ -243,6 +276,7 @@ class _Batch:
                 related=[(p.headline, p.after_paragraph) for p in draft.related],
             )
             self.imported.append(page)
+            redirects_save([(page, draft.old_urls)])
             self.report.created += 1
             return
         section = self.lookups.section(draft.section)
@@ -261,12 +295,17 @@ class _Batch:
             )
         )
         self.source_ids.add(draft.source_id)
+        if draft.old_urls:
+            self.old_urls[draft.source_id] = draft.old_urls
         if len(self.items) >= BATCH_SIZE:
             self.flush()
 
     def flush(self) -> None:
         if self.items:
-            self.imported += news.articles_bulk_publish(self.items, tag_cache=self.lookups.tags)
+            pages = news.articles_bulk_publish(self.items, tag_cache=self.lookups.tags)
+            self.imported += pages
+            redirects_save((p, self.old_urls.get(p.source_id, [])) for p in pages)
+            self.old_urls = {}
             self.report.created += len(self.items)
             self.items = []
             self.source_ids = set()
@@ -313,6 +352,9 @@ def import_articles(
                     for draft in importer.read(path):
                         draft_save(draft, batch, path.parent)
                         progress.advance()
+                    # What the importer skipped or doubted goes into the report.
+                    report.skipped += getattr(importer, "skipped", 0)
+                    report.warnings.extend(getattr(importer, "warnings", []))
                 batch.flush()
                 lookups.flush()
             if dry_run:

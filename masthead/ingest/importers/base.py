@@ -39,6 +39,9 @@ class ArticleDraft:
     image_url: str = ""
     related: list[RelatedPick] = field(default_factory=list)
     line: int | None = None  # where the draft started in its file, for error messages
+    # Addresses the story had on the old site (full URLs or paths); each should
+    # become a permanent wagtail.contrib.redirects Redirect to the imported page.
+    old_urls: list[str] = field(default_factory=list)
 
 
 class Importer:
@@ -46,6 +49,20 @@ class Importer:
 
     name: str = ""
     description: str = ""
+
+    def __init__(self) -> None:
+        # What ``read`` passed over or doubts, for the import report (--dry-run prints it).
+        self.warnings: list[str] = []
+        self.skipped: int = 0
+
+    def warn(self, message: str) -> None:
+        """Add a line to the import report."""
+        self.warnings.append(message)
+
+    def skip(self, message: str) -> None:
+        """Count an item of the source that is deliberately not imported, with the reason."""
+        self.skipped += 1
+        self.warnings.append(message)
 
     def can_read(self, source: Path) -> bool:
         """Return True when this importer recognises ``source`` (by name or by a peek at it)."""

@@ -6,6 +6,8 @@ from masthead.ingest.importers.base import ImportFormatError
 from masthead.ingest.registry import ImporterNotFound, get_importer, importer_for, importers
 from masthead.ingest.services import import_articles
 
+MAX_WARNINGS_SHOWN = 20  # enough to see a pattern without burying the summary
+
 
 class Command(BaseCommand):
     help = "Import articles from files (pages like the seed, JSON Lines, …) in one transaction."
@@ -37,6 +39,8 @@ class Command(BaseCommand):
             raise CommandError(f"Import failed, nothing was saved. {exc}") from exc
         except ValueError as exc:
             raise CommandError(f"Import failed, nothing was saved. {exc}") from exc
-        for warning in report.warnings[:20]:
+        for warning in report.warnings[:MAX_WARNINGS_SHOWN]:
             self.stderr.write(f"warning: {warning}")
+        if len(report.warnings) > MAX_WARNINGS_SHOWN:
+            self.stderr.write(f"… and {len(report.warnings) - MAX_WARNINGS_SHOWN} more warnings")
         self.stdout.write(report.summary())
