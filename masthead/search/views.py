@@ -1,38 +1,57 @@
-"""The reader's search page. A first version on Wagtail's search; issue 4 replaces the engine."""
+"""The reader's search: the results page (/search/) and the typeahead (/search/suggest/)."""
 
-from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import render
-from wagtail.models import Page, Site
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
+from wagtail.models import Site
 
-from masthead.search.query import clean_query
+from masthead.search.selectors import SearchFilters, search_page, search_suggest
 
-RESULTS_PER_PAGE = 20
+SUGGEST_MAX_AGE = 60  # seconds a browser may reuse a typeahead answer
 
 
-def search(request):
-    """Return the results page for ?q=; an empty or unusable query gives the empty state, never a 500."""
-    query, notice = clean_query(request.GET.get("q", ""))
-    results = None
+def _home(request):
+    """Return the site's root page (specific), or None on a request for an unknown host."""
     site = Site.find_for_request(request)
-    home = site.root_page.specific if site else None
-    if query:
-        # Stories sit three levels below the tree's root (root → front page → section → story).
-        found = (
-            Page.objects.live()
-            .public()
-            .filter(depth__gt=3)
-            .specific()
-            .search(query, operator="and")
-        )
-        results = Paginator(found, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
+    return site.root_page.specific if site else None
+
+
+@require_GET
+def search(request):
+    """Return the results page for ?q= and the filters; any input gives 200, never a 500."""
+    home = _home(request)
+    outcome = search_page(
+        text=request.GET.get("q", ""),
+        filters=SearchFilters.from_params(request.GET),
+        order=request.GET.get("sort", "relevance"),
+        page_number=request.GET.get("page"),
+        root=home,
+    )
+    params = {"q": outcome.query.text, **outcome.filters.as_params()}
+    if outcome.order != "relevance":
+        params["sort"] = outcome.order
+    response = render(
         request,
         "search/results.html",
         {
-            "search_query": query,
-            "notice": notice,
-            "results": results,
+            "search_query": outcome.query.text,
+            "outcome": outcome,
+            "params": params,
             "home": home,
-            "nav_sections": getattr(home, "sections", []),
+            "nav_sections": outcome.sections,
         },
     )
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_GET
+def suggest(request):
+    """Return {"query", "results": [{headline, url, section, published, thumbnail}]} as JSON."""
+    text = request.GET.get("q", "")
+    results = search_suggest(text=text, root=_home(request))
+    response = JsonResponse({"query": text[:200], "results": results})
+    response["X-Robots-Tag"] = "noindex"
+    patch_cache_control(response, public=True, max_age=SUGGEST_MAX_AGE)
+    return response

@@ -1,0 +1,78 @@
+"""Writes of the search index: rebuild everything, or bring one page up to date."""
+
+from collections.abc import Callable
+
+from django.db import transaction
+from modelsearch.backends import get_search_backend
+from modelsearch.index import get_indexed_models, insert_or_update_object, remove_object
+
+REBUILD_CHUNK = 500  # objects read, indexed and written per step; bounds memory, not speed
+
+
+def index_rebuild(
+    *,
+    backend_name: str = "default",
+    chunk_size: int = REBUILD_CHUNK,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> int:
+    """Rebuild the search index (and its vocabulary) from scratch; return the objects indexed.
+
+    ``progress(done, total, label)`` is called after every chunk. With the atomic
+    rebuilder (the default) a failure leaves the previous index in place.
+    """
+    backend = get_search_backend(backend_name)
+    if not backend.rebuilder_class:
+        return 0
+    models = get_indexed_models()
+    total = sum(model.get_indexed_objects().count() for model in models)
+    done = 0
+    indexes: dict = {}
+    for model in models:
+        index = backend.get_index_for_model(model)
+        indexes.setdefault(index.get_key(), (index, []))[1].append(model)
+    # Masthead's backends name a plain rebuilder; one transaction around all of it
+    # means a failure leaves the previous index (and vocabulary) in place.
+    rebuilder_class = getattr(backend, "plain_rebuilder_class", None) or backend.rebuilder_class
+    with transaction.atomic():
+        for index, index_models in indexes.values():
+            rebuilder = rebuilder_class(index)
+            index = rebuilder.start()
+            for model in index_models:
+                index.add_model(model)
+                label = f"{model._meta.app_label}.{model.__name__}"
+                for chunk in _chunks(model.get_indexed_objects(), chunk_size):
+                    index.add_items(model, chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total, label)
+            rebuilder.finish()
+    return done
+
+
+def _chunks(queryset, size: int):
+    """Yield lists of up to ``size`` objects in primary-key order, reading by key, not by offset."""
+    last = None
+    queryset = queryset.order_by("pk")
+    while True:
+        page = queryset if last is None else queryset.filter(pk__gt=last)
+        items = list(page[:size])
+        if not items:
+            return
+        yield items
+        last = items[-1].pk
+
+
+def index_page(*, page_id: int) -> None:
+    """Bring the index up to date with page ``page_id``: add or update it, or remove it if gone."""
+    from wagtail.models import Page
+
+    page = Page.objects.filter(pk=page_id).first()
+    if page is None:
+        return
+    with transaction.atomic():
+        insert_or_update_object(page.specific)
+
+
+def index_remove(*, instance) -> None:
+    """Remove ``instance`` from the index (called when it is deleted)."""
+    remove_object(instance)

@@ -1,0 +1,283 @@
+"""One BackendTests suite, run against each backend: SQLite (FTS5) and PostgreSQL.
+
+The backend is chosen by the database, as modelsearch chooses its own, and a
+process has one database: ``TestSQLiteBackend`` runs when the tests run on
+SQLite, ``TestPostgresBackend`` when they run on PostgreSQL
+(``DATABASE_URL``). On a SQLite run with ``MASTHEAD_TEST_DATABASE_URL`` set,
+``test_postgres_suite`` runs the PostgreSQL half in a subprocess; without it
+that test skips, or fails when ``MASTHEAD_REQUIRE_SERVICES=1``.
+"""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from conftest import skip_or_fail
+from masthead.news import services
+from masthead.news.models import ArticlePage
+from masthead.news.tests.factories import AuthorFactory, home, section
+from masthead.search.backends import get_backend
+from masthead.search.models import Word
+from masthead.search.query import parse
+from masthead.search.selectors import search_page, search_suggest
+from masthead.search.services import index_rebuild
+from masthead.search.tests.test_query import HOSTILE
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def story(
+    title,
+    body="An ordinary paragraph about the city.",
+    *,
+    standfirst="",
+    days_ago=1.0,
+    tags=(),
+    section_name="Politics",
+    author=None,
+):
+    """Publish an article through news.services (revision, publish, signals) and return it."""
+    page, _ = services.article_save(
+        section=section(section_name),
+        title=title,
+        body=services.body_from_paragraphs([body]),
+        authors=[author or AuthorFactory()],
+        standfirst=standfirst,
+        tags=list(tags),
+        published_at=timezone.now() - dt.timedelta(days=days_ago),
+    )
+    return page
+
+
+def found(text, **kwargs):
+    """Return the titles of the results page for ``text``, best first."""
+    return [hit.page.title for hit in search_page(text=text, root=home(), **kwargs).hits]
+
+
+class BackendTests:
+    vendor = ""
+
+    @pytest.fixture(autouse=True)
+    def _on_vendor(self, db):
+        if connection.vendor != self.vendor:
+            pytest.skip(f"runs when the tests run on {self.vendor} (see the module docstring)")
+
+    def test_backend_is_mastheads_own_for_this_database(self):
+        backend = get_backend()
+        assert type(backend).__module__ == f"masthead.search.backends.{self.module}"
+        assert backend.supports_typo_tolerance
+        assert backend.supports_recency and backend.supports_highlight
+
+    def test_headline_match_beats_body_match(self):
+        story("Council approves the budget", "The lighthouse keeper retired. " * 3, days_ago=2)
+        story("Lighthouse reopens to visitors", "The council approved it.", days_ago=2)
+        assert found("lighthouse")[0] == "Lighthouse reopens to visitors"
+
+    def test_standfirst_match_beats_body_match(self):
+        story("Changes at the port", "The ferry timetable changes on Monday.", days_ago=2)
+        story(
+            "Timetable changes on Monday",
+            "Services change at the port.",
+            standfirst="The ferry runs every half hour from now on.",
+            days_ago=2,
+        )
+        assert found("ferry")[0] == "Timetable changes on Monday"
+
+    def test_fresh_story_beats_old_one_of_equal_text(self):
+        story("Tram strike called off", "Drivers accepted the offer.", days_ago=400)
+        story("Tram strike called off again", "Drivers accepted the offer.", days_ago=1)
+        assert found("tram strike")[0] == "Tram strike called off again"
+        assert found("tram strike", order="newest")[0] == "Tram strike called off again"
+
+    def test_exact_phrase_in_headline_wins(self):
+        story("Festival on the river banks", "The river festival returns with boats.", days_ago=1)
+        story("River festival returns", "Boats and music on the banks.", days_ago=30)
+        assert found("river festival")[0] == "River festival returns"
+        assert found('"river festival"')[0] == "River festival returns"
+
+    def test_phrase_needs_the_words_in_order(self):
+        story("Council budget approved", "Spending rises.")
+        story("Budget for the council", "Spending falls.")
+        assert found('"council budget"') == ["Council budget approved"]
+
+    def test_excluded_word_removes_stories(self):
+        story("Flood warning on the Wend", "The river is rising.")
+        story("Flood defences finished", "New walls at the harbour.")
+        assert found("flood -river") == ["Flood defences finished"]
+
+    def test_or_finds_either_word(self):
+        story("Macron visits the docks", "A French visit.")
+        story("Scholz visits the docks", "A German visit.")
+        story("Nobody visits the docks", "No visit.")
+        assert sorted(found("macron OR scholz")) == [
+            "Macron visits the docks",
+            "Scholz visits the docks",
+        ]
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("zelensly", "Zelensky meets leaders in Kyiv"),
+            ("ukriane grain", "Ukraine grain exports rise"),
+            ("macrn geneva", "Macron speaks in Geneva"),
+        ],
+    )
+    def test_misspelled_words_still_find_the_story(self, query, expected):
+        story("Zelensky meets leaders in Kyiv", "Talks about the war went on for hours.")
+        story("Ukraine grain exports rise", "Ships left Odesa with wheat.")
+        story("Macron speaks in Geneva", "The French president addressed diplomats.")
+        story("Markets steady in London", "Shares were flat.")
+        assert found(query)[:1] == [expected]
+
+    def test_did_you_mean_comes_from_the_index_vocabulary(self):
+        story("Ukraine grain exports rise", "Ships left Odesa with wheat.")
+        outcome = search_page(text="ukriane grain", root=home())
+        assert outcome.did_you_mean == "ukraine grain"
+        assert Word.objects.filter(word="ukraine").exists()
+        assert search_page(text="ukraine grain", root=home()).did_you_mean == ""
+
+    def test_section_tag_and_author_names_are_searchable(self):
+        writer = AuthorFactory(name="Imogen Ashdown", slug="imogen-ashdown")
+        story(
+            "Harbour plans unveiled",
+            "Cranes.",
+            tags=["Shipbuilding"],
+            section_name="Business",
+            author=writer,
+        )
+        assert found("shipbuilding") == ["Harbour plans unveiled"]
+        assert found("ashdown") == ["Harbour plans unveiled"]
+        assert "Harbour plans unveiled" in found("business harbour")
+
+    def test_filters_narrow_by_section_author_tag_and_date(self):
+        writer = AuthorFactory(name="Pat Quinn", slug="pat-quinn")
+        story(
+            "Budget row in the City",
+            "Budget.",
+            section_name="City",
+            tags=["Money"],
+            author=writer,
+            days_ago=3,
+        )
+        story("Budget row in Sport", "Budget.", section_name="Sport", days_ago=40)
+        from masthead.search.selectors import SearchFilters
+
+        assert found("budget", filters=SearchFilters(section="city")) == ["Budget row in the City"]
+        assert found("budget", filters=SearchFilters(author="pat-quinn")) == [
+            "Budget row in the City"
+        ]
+        assert found("budget", filters=SearchFilters(tag="money")) == ["Budget row in the City"]
+        since = (timezone.now() - dt.timedelta(days=10)).date()
+        assert found("budget", filters=SearchFilters(date_from=since)) == ["Budget row in the City"]
+        assert found("budget", filters=SearchFilters(date_to=since)) == ["Budget row in Sport"]
+
+    def test_typeahead_treats_the_last_word_as_a_prefix(self):
+        story("Zelensky meets leaders in Kyiv", "Talks.")
+        story("Markets steady in London", "Shares.")
+        headlines = [s["headline"] for s in search_suggest(text="zele", root=home())]
+        assert headlines == ["Zelensky meets leaders in Kyiv"]
+        suggestion = search_suggest(text="meets lead", root=home())[0]
+        assert set(suggestion) == {"headline", "url", "section", "published", "thumbnail"}
+        assert suggestion["url"].endswith("/zelensky-meets-leaders-in-kyiv/")
+        assert search_suggest(text="z", root=home()) == []
+
+    def test_index_follows_publish_edit_unpublish_and_delete(
+        self, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            page = story("Quarry expansion approved", "Lorries will use the bypass.")
+        assert found("quarry") == ["Quarry expansion approved"]
+        with django_capture_on_commit_callbacks(execute=True):
+            page.title = "Gravel pit expansion approved"
+            page.save_revision().publish()
+        assert found("gravel") == ["Gravel pit expansion approved"]
+        assert found("quarry") == []
+        with django_capture_on_commit_callbacks(execute=True):
+            page.unpublish()
+        assert found("gravel") == []
+        with django_capture_on_commit_callbacks(execute=True):
+            ArticlePage.objects.get(pk=page.pk).delete()
+        from modelsearch.conf import get_app_config
+
+        entries = get_app_config().get_model("IndexEntry").objects
+        assert not entries.filter(object_id=str(page.pk)).exists()
+
+    def test_rebuild_restores_the_index_and_its_vocabulary(self):
+        story("Zelensky meets leaders in Kyiv", "Talks.")
+        Word.objects.all().delete()
+        get_backend().reset_indexes()
+        assert found("zelensky") == []
+        seen = []
+        count = index_rebuild(progress=lambda done, total, label: seen.append((done, total)))
+        assert count >= 1 and seen[-1][0] == seen[-1][1] == count
+        assert found("zelensky") == ["Zelensky meets leaders in Kyiv"]
+        assert found("zelensly") == ["Zelensky meets leaders in Kyiv"]
+
+    def test_admin_search_uses_the_same_backend(self):
+        story("Zelensky meets leaders in Kyiv", "Talks.")
+        results = ArticlePage.objects.live().search(parse("zelensly").to_search_query())
+        assert [p.title for p in results] == ["Zelensky meets leaders in Kyiv"]
+
+    @pytest.mark.parametrize("text", HOSTILE)
+    def test_hostile_query_gives_results_or_the_empty_state(self, client, text):
+        story("Zelensky meets leaders in Kyiv", "Talks about NEAR and headline: words.")
+        response = client.get("/search/", {"q": text})
+        assert response.status_code == 200
+        assert b"search-results" in response.content or b"search-empty" in response.content
+        assert client.get("/search/suggest/", {"q": text}).status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="runs when the tests run on SQLite")
+class TestSQLiteBackend(BackendTests):
+    vendor = "sqlite"
+    module = "sqlite"
+
+
+class TestPostgresBackend(BackendTests):
+    vendor = "postgresql"
+    module = "postgres"
+
+    def test_pg_trgm_and_unaccent_come_from_the_migration(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extname FROM pg_extension")
+            extensions = {row[0] for row in cursor.fetchall()}
+        assert {"pg_trgm", "unaccent"} <= extensions
+        assert get_backend().config == "masthead"
+
+    def test_accents_do_not_matter(self):
+        story("Macrón speaks in Genève", "Diplomats listened.")
+        assert found("macron geneve") == ["Macrón speaks in Genève"]
+
+
+def test_postgres_suite():
+    """Run TestPostgresBackend against MASTHEAD_TEST_DATABASE_URL from a SQLite test run."""
+    if connection.vendor == "postgresql":
+        pytest.skip("this run is on PostgreSQL: TestPostgresBackend ran directly")
+    url = os.environ.get("MASTHEAD_TEST_DATABASE_URL")
+    if not url:
+        skip_or_fail("PostgreSQL is not configured (MASTHEAD_TEST_DATABASE_URL)")
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": os.environ.get("SECRET_KEY", "test")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"{__file__}::TestPostgresBackend",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout.splitlines()[-1]

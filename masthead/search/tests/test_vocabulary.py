@@ -1,0 +1,48 @@
+"""Spelling: edit distance, candidate choice and the words the vocabulary keeps."""
+
+import pytest
+
+from masthead.search import vocabulary
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [
+        ("ukraine", "ukraine", 0),
+        ("ukriane", "ukraine", 1),  # two letters swapped
+        ("zelensly", "zelensky", 1),  # one replaced
+        ("macrn", "macron", 1),  # one dropped
+        ("geneeva", "geneva", 1),  # one doubled
+        ("kyiv", "kiev", 2),
+        ("abc", "xyz", 3),
+    ],
+)
+def test_edit_distance_counts_swaps_as_one(a, b, distance):
+    assert vocabulary.edit_distance(a, b, 3) == distance
+
+
+def test_edit_distance_stops_past_its_limit():
+    assert vocabulary.edit_distance("a" * 10, "b" * 10, 2) == 3
+
+
+def test_best_corrections_prefer_close_then_common_words():
+    fixes = vocabulary.best_corrections(
+        "brdge", [("bridge", 40), ("badge", 3), ("bridges", 9), ("brdge", 1)]
+    )
+    assert [w for w, _d, _n in fixes] == ["bridge", "badge"]
+
+
+def test_known_word_is_corrected_only_when_a_neighbour_is_much_commoner():
+    assert vocabulary.needs_correction("zelensly", 0, [("zelensky", 1, 5)])
+    assert vocabulary.needs_correction("zelensly", 1, [("zelensky", 1, 50)])
+    assert not vocabulary.needs_correction("brexit", 30, [("brexits", 1, 40)])
+    assert not vocabulary.needs_correction("anything", 0, [])
+
+
+def test_words_are_folded_and_filtered():
+    assert vocabulary.words("Macrón met 2 MPs in Genève, 2024!") == [
+        "macron",
+        "met",
+        "mps",
+        "geneve",
+    ]
