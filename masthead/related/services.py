@@ -1,7 +1,11 @@
-"""Writes of the related app."""
+"""Writes of the related app: editor picks from importers, and the computed suggestions."""
 
+from collections.abc import Callable
+
+from django.db import transaction
 from wagtail.models import Page
 
+from masthead.related.backends import get_backend
 from masthead.related.models import RelatedLink, normalize_headline
 
 
@@ -11,7 +15,7 @@ def related_links_resolve(*, page: Page) -> int:
     Matching is exact first, then case-, accent- and punctuation-insensitive.
     A page never becomes its own related story.
     """
-    pending = RelatedLink.objects.filter(
+    pending = RelatedLink.objects.picks().filter(
         target__isnull=True, target_key=normalize_headline(page.title)
     )
     pending = pending.exclude(page_id=page.pk)
@@ -23,7 +27,9 @@ def related_links_replace(*, page: Page, picks: list[tuple[Page | None, str, int
 
     A pick whose target is None is kept by headline until an article with that headline arrives.
     Call before the page's revision is saved; the links are part of the page's cluster.
+    Blocks the newsroom set on the page are kept.
     """
+    blocks = [link for link in page.related_links.all() if link.blocked]
     page.related_links.set(
         [
             RelatedLink(
@@ -35,4 +41,29 @@ def related_links_replace(*, page: Page, picks: list[tuple[Page | None, str, int
             )
             for index, (target, headline, after) in enumerate(picks)
         ]
+        + [
+            RelatedLink(target_id=link.target_id, blocked=True, sort_order=len(picks) + i)
+            for i, link in enumerate(blocks)
+        ]
     )
+
+
+def related_page_update(*, page_id: int) -> None:
+    """Recompute the page's suggestions and enter it into the lists it now belongs in.
+
+    A page that is gone, not live or not of an indexed type is removed instead.
+    """
+    get_backend().index_page(page_id)
+
+
+def related_page_remove(*, page_id: int) -> None:
+    """Take the page out of every suggestion list and refill the lists that held it."""
+    get_backend().remove_page(page_id)
+
+
+def related_rebuild(
+    *, progress: Callable[[int], None] | None = None, refresh_stats: bool = True
+) -> int:
+    """Recompute every page's suggestions in one transaction; return how many pages."""
+    with transaction.atomic():
+        return get_backend().rebuild(progress=progress, refresh_stats=refresh_stats)

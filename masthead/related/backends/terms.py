@@ -1,0 +1,815 @@
+"""The default related backend: "more like this" over salient terms and names, in Python and SQL.
+
+Each live page becomes a sparse vector of at most ``MAX_FEATURES`` features —
+stemmed words and multi-word names (see ``related.text``), its tags and its
+authors — weighted BM25-style (saturated, length-normalised term frequency ×
+inverse document frequency, with headline and standfirst counting more than the
+body). The vectors are stored as an inverted index (``RelatedPosting``).
+
+Two pages are related by the cosine of their vectors, times a time weight
+(``decay``: the same developing story links together, a year-old piece does not
+crowd out yesterday's) and a small bonus for the same section. The score is
+symmetric, which is what makes updates incremental: publishing page A computes
+A's list with one index query, and the same rows say which pages' lists A now
+enters (it beats their weakest kept suggestion), so nothing else is recomputed.
+Editing or unpublishing A recomputes only the lists that held A.
+
+Document frequencies are frozen in ``RelatedTerm.df`` / ``RelatedStats`` when
+``rebuild`` refreshes them, so an incremental update gives exactly the lists a
+full rebuild would give under the same statistics. On a small site (at most
+``AUTO_REFRESH_MAX`` pages) statistics refresh themselves when the site has
+grown by ``STATS_GROWTH``; a large site runs ``masthead related rebuild`` from
+time to time (nightly is plenty: document frequencies drift slowly).
+
+Never suggested: the page itself, pages that are not live (unpublished,
+scheduled), near-duplicates (cosine at least ``DUPLICATE_COSINE`` or the same
+headline), and anything scoring under ``MIN_SCORE``.
+"""
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Count, Q, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+from wagtail.fields import StreamField
+from wagtail.models import Page
+
+from masthead.related.backends.base import (
+    KEEP,
+    BaseRelatedBackend,
+    Progress,
+    Suggestion,
+    days_apart_text,
+    fast_delete,
+    to_days,
+)
+from masthead.related.models import (
+    RelatedDocument,
+    RelatedLink,
+    RelatedPosting,
+    RelatedStats,
+    RelatedTerm,
+    normalize_headline,
+)
+from masthead.related.text import document_features, stream_text
+
+# BM25's usual constants: term frequency saturates at K1 + 1; B is the length normalisation.
+K1 = 1.2
+B = 0.75
+MAX_FEATURES = 32  # a story's gist; more features only add common words and slow the index
+NAME_WEIGHT = 1.5  # "Lindsay Lohan" as a phrase is stronger evidence than either word
+PROPER_BOOST = 1.3  # a word the text capitalises mid-sentence is a name ("Putin")
+TAG_WEIGHT = 1.0  # an editor's tag counts as a salient word
+AUTHOR_WEIGHT = 0.3  # the same reporter is a weak hint of the same beat
+MAX_DF_SHARE = 0.05  # features in more than 5% of pages say little and cost much
+MIN_DOCS_FOR_DF_CAP = 1000  # below this, document frequencies are too noisy to cap by
+MAX_KEYS = 12  # a page's strongest features, through which it finds its candidates
+KEY_MAX_DF_SHARE = 0.005  # a key is a feature of at most 0.5% of pages…
+KEY_MIN_DF_CAP = 50  # …or of 50, on a small site
+DUPLICATE_COSINE = 0.85  # the same story filed twice shares nearly all its salient terms
+MIN_SCORE = 0.02  # below this a "related" story is noise; the region may then be shorter
+SECTION_BOOST = 1.1  # the same section breaks ties between equally similar stories
+DECAY_DAYS = 3.0  # stories 3 days apart weigh 1/sqrt(2) of same-day ones…
+DECAY_POWER = 0.5  # …30 days apart 0.3, a year apart 0.09
+STATS_GROWTH = 0.25  # refresh statistics when the site has grown by a quarter
+AUTO_REFRESH_MAX = 2000  # above this, a refresh (a full rebuild) is left to the command
+BATCH = 1000  # pages read per query during a rebuild
+REASON_TERMS = 3  # evidence words a reason names
+
+
+@dataclass
+class Doc:
+    """A page's text features before weighting."""
+
+    page_id: int
+    day: float
+    group_key: str
+    title_key: str
+    counts: dict[str, float]
+    labels: dict[str, str]
+    length: float
+    weights: list[tuple[str, float]] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    norm: float = 0.0
+
+
+def _walk(instance, lookup: str) -> list[str]:
+    """Return the values a ``a__b__c`` lookup reaches from an (unsaved) instance, as strings."""
+    values = [instance]
+    for part in lookup.split("__"):
+        nxt = []
+        for value in values:
+            attr = getattr(value, part, None)
+            if attr is None:
+                continue
+            if hasattr(attr, "all") and callable(attr.all):
+                nxt.extend(attr.all())
+            else:
+                nxt.append(attr)
+        values = nxt
+    return [str(v) for v in values if v not in (None, "")]
+
+
+class TermsBackend(BaseRelatedBackend):
+    supports_incremental = True
+    supports_reasons = True
+
+    # --- Reading pages ---------------------------------------------------------------------
+
+    def _text_fields(self, model) -> list[tuple[str, float]]:
+        names = {f.name for f in model._meta.get_fields()}
+        return [
+            (name, float(weight))
+            for name, weight in self.options.get("TEXT_FIELDS", {"title": 1.0}).items()
+            if name in names
+        ]
+
+    def _make_doc(self, page_id, path, published, values, fields, tags, authors) -> Doc:
+        texts = []
+        for (_name, weight), value in zip(fields, values, strict=True):
+            if value is None:
+                continue
+            if hasattr(value, "raw_data"):
+                value = list(value.raw_data)
+            if isinstance(value, str) and value[:1] == "[" and value[-1:] == "]":
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            if isinstance(value, list | dict):
+                # A blank line between blocks ends a sentence and a name.
+                texts.append(("\n\n".join(stream_text(value)), weight))
+            else:
+                texts.append((str(value), weight))
+        words, names, proper, labels, length = document_features(texts)
+        counts: dict[str, float] = {}
+        for key, tf in words.items():
+            counts["w:" + key] = tf * PROPER_BOOST if key in proper else tf
+        for key, tf in names.items():
+            counts["e:" + key] = tf
+        out_labels = {"w:" + k: v for k, v in labels.items() if "w:" + k in counts}
+        out_labels.update({"e:" + k: labels[k] for k in names})
+        for tag in tags:
+            key = "t:" + tag.lower()
+            counts[key] = 1.0
+            out_labels[key] = tag
+        for author in authors:
+            key = "a:" + author.lower()
+            counts[key] = 1.0
+            out_labels[key] = author
+        title = next((v for (n, _), v in zip(fields, values, strict=True) if n == "title"), "")
+        return Doc(
+            page_id=page_id,
+            day=to_days(published),
+            group_key=path[: -Page.steplen],
+            title_key=normalize_headline(str(title or ""))[:255],
+            counts=counts,
+            labels=out_labels,
+            length=length,
+        )
+
+    def _read(self, ids: Iterable[int] | None = None, progress: Progress | None = None):
+        """Yield a Doc for every live page of the indexed models (or those of ``ids``)."""
+        wanted = list(ids) if ids is not None else None
+        for model in self.page_models():
+            fields = self._text_fields(model)
+            # StreamFields are read as JSON text: building StreamValues costs more than the text.
+            raw, columns = {}, []
+            for name, _ in fields:
+                if isinstance(model._meta.get_field(name), StreamField):
+                    raw[f"raw_{name}"] = Cast(name, TextField())
+                    columns.append(f"raw_{name}")
+                else:
+                    columns.append(name)
+            queryset = model.objects.filter(live=True).order_by("pk")
+            if wanted is not None:
+                queryset = queryset.filter(pk__in=wanted)
+            pks = list(queryset.values_list("pk", flat=True))
+            for start in range(0, len(pks), BATCH):
+                chunk = pks[start : start + BATCH]
+                extra = defaultdict(lambda: ([], []))
+                for slot, lookup in (
+                    (0, self.options.get("TAGS")),
+                    (1, self.options.get("AUTHORS")),
+                ):
+                    if not lookup:
+                        continue
+                    rows = (
+                        model.objects.filter(pk__in=chunk)
+                        .exclude(**{f"{lookup}__isnull": True})
+                        .values_list("pk", lookup)
+                    )
+                    for pk, value in rows:
+                        if value and value not in extra[pk][slot]:
+                            extra[pk][slot].append(value)
+                rows = (
+                    model.objects.filter(pk__in=chunk)
+                    .order_by("pk")
+                    .annotate(**raw)
+                    .values_list("pk", "path", "first_published_at", *columns)
+                )
+                for pk, path, published, *values in rows:
+                    tags, authors = extra[pk] if pk in extra else ([], [])
+                    yield self._make_doc(pk, path, published, values, fields, tags, authors)
+                if progress:
+                    progress(len(chunk))
+
+    def _doc_from_instance(self, page) -> Doc:
+        fields = self._text_fields(type(page))
+        values = [getattr(page, name, None) for name, _ in fields]
+        tags = _walk(page, self.options["TAGS"]) if self.options.get("TAGS") else []
+        authors = _walk(page, self.options["AUTHORS"]) if self.options.get("AUTHORS") else []
+        published = page.first_published_at or timezone.now()
+        path = page.path or ""
+        return self._make_doc(
+            page.pk or 0,
+            path,
+            published,
+            values,
+            fields,
+            list(dict.fromkeys(tags)),
+            list(dict.fromkeys(authors)),
+        )
+
+    # --- Weighting ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _stats() -> tuple[int, float]:
+        stats = RelatedStats.objects.order_by("pk").first()
+        return (stats.documents, stats.average_length) if stats else (0, 0.0)
+
+    @staticmethod
+    def _weigh(doc: Doc, df: dict[str, int], total: int, average: float) -> None:
+        """Set ``doc.weights`` (its kept features, heaviest first) and ``doc.norm``."""
+        norm_length = K1 * (1 - B + B * doc.length / average) if average > 0 else K1
+        cap = MAX_DF_SHARE * total if total >= MIN_DOCS_FOR_DF_CAP else math.inf
+        weights = []
+        for key, tf in doc.counts.items():
+            n = df.get(key, 1)
+            if n > cap:
+                continue
+            idf = math.log(1 + (max(total, n) - n + 0.5) / (n + 0.5))
+            kind = key[0]
+            if kind == "w":
+                weight = idf * tf * (K1 + 1) / (tf + norm_length)
+            elif kind == "e":
+                weight = NAME_WEIGHT * idf * tf * (K1 + 1) / (tf + norm_length)
+            elif kind == "t":
+                weight = TAG_WEIGHT * idf * (K1 + 1) / 2
+            else:
+                weight = AUTHOR_WEIGHT * idf * (K1 + 1) / 2
+            weights.append((key, weight))
+        weights.sort(key=lambda kw: (-kw[1], kw[0]))
+        doc.weights = weights[:MAX_FEATURES]
+        doc.norm = math.sqrt(sum(w * w for _, w in doc.weights))
+        key_cap = max(KEY_MIN_DF_CAP, KEY_MAX_DF_SHARE * total)
+        eligible = [key for key, _ in doc.weights if df.get(key, 1) <= key_cap]
+        doc.keys = set(eligible[:MAX_KEYS])
+
+    # --- Scoring (shared by the incremental path and the rebuild) ----------------------------
+
+    def _score(self, dot, a_norm, b_norm, a_day, b_day, same_group, same_title) -> float | None:
+        """Return the pair's score, or None when B must not be suggested for A (and back)."""
+        if dot <= 0 or a_norm <= 0 or b_norm <= 0 or same_title:
+            return None
+        cosine = dot / (a_norm * b_norm)
+        if cosine >= DUPLICATE_COSINE:
+            return None
+        score = cosine * (1.0 + abs(a_day - b_day) / DECAY_DAYS) ** -DECAY_POWER
+        if same_group:
+            score *= SECTION_BOOST
+        return score if score >= MIN_SCORE else None
+
+    @staticmethod
+    def _reason(shared: list[tuple[float, str]], same_group: bool, days: float) -> str:
+        """Return "shares Putin, Ukraine, Kremlin; tagged Energy; same section; 2 days apart"."""
+        shared = sorted(shared, key=lambda cl: (-cl[0], cl[1]))
+        words = [label for _, label in shared if label[:2] in ("w:", "e:")][:REASON_TERMS]
+        tags = [label for _, label in shared if label[:2] == "t:"][:2]
+        authors = [label for _, label in shared if label[:2] == "a:"][:1]
+        parts = []
+        if words:
+            parts.append("shares " + ", ".join(w[2:] for w in words))
+        if tags:
+            parts.append("tagged " + ", ".join(t[2:] for t in tags))
+        if authors:
+            parts.append("by " + authors[0][2:])
+        if same_group:
+            parts.append("same section")
+        parts.append(days_apart_text(days))
+        return "; ".join(parts)[:255]
+
+    @staticmethod
+    def _top(scored: list[tuple[float, int]], limit: int) -> list[tuple[float, int]]:
+        return sorted(scored, key=lambda st: (-st[0], st[1]))[:limit]
+
+    # --- The stored index --------------------------------------------------------------------
+
+    @staticmethod
+    def _term_rows(keys: list[str]) -> dict[str, tuple[int, int, str]]:
+        """Return key → (id, df, label) for the stored terms among ``keys``."""
+        found = {}
+        for start in range(0, len(keys), 500):
+            for pk, key, df, label in RelatedTerm.objects.filter(
+                key__in=keys[start : start + 500]
+            ).values_list("pk", "key", "df", "label"):
+                found[key] = (pk, df, label)
+        return found
+
+    def _candidates(self, page_id: int, features: list[tuple[int, float]], keys: set[int]) -> dict:
+        """Return page → [dot, day, group_key, title_key, norm, floor, floor_target, shared].
+
+        Candidates are the pages holding one of ``keys``, or holding one of
+        ``features`` as a key of their own (a symmetric rule, so incremental
+        updates and rebuilds agree); one query reads their weights for ``features``. ``shared`` lists (term_id, product).
+        """
+        if not features or not keys:
+            return {}
+        weight_of = dict(features)
+        candidates = (
+            RelatedPosting.objects.filter(
+                Q(term_id__in=sorted(keys)) | Q(term_id__in=sorted(weight_of), is_key=True)
+            )
+            .exclude(document_id=page_id)
+            .values("document_id")
+        )
+        rows = RelatedPosting.objects.filter(
+            document_id__in=candidates, term_id__in=list(weight_of)
+        ).values_list(
+            "document_id",
+            "term_id",
+            "weight",
+            "document__day",
+            "document__group_key",
+            "document__title_key",
+            "document__norm",
+            "document__floor",
+            "document__floor_target",
+        )
+        found: dict[int, list] = {}
+        for doc_id, term_id, weight, day, group, title, norm, floor, floor_target in rows:
+            entry = found.get(doc_id)
+            if entry is None:
+                entry = found[doc_id] = [0.0, day, group, title, norm, floor, floor_target, []]
+            entry[7].append((term_id, weight_of[term_id] * weight))
+        for entry in found.values():
+            entry[7].sort()
+            dot = 0.0
+            for _, product in entry[7]:
+                dot += product
+            entry[0] = dot
+        return found
+
+    def _rank_indexed(self, doc: RelatedDocument, features, keys, labels) -> tuple[list, dict]:
+        """Return (ranked [(score, target, reason)], candidates) for an indexed document."""
+        found = self._candidates(doc.page_id, features, keys)
+        scored = []
+        for target, (dot, day, group, title, norm, *_rest) in found.items():
+            score = self._score(
+                dot,
+                doc.norm,
+                norm,
+                doc.day,
+                day,
+                group == doc.group_key,
+                bool(doc.title_key) and title == doc.title_key,
+            )
+            if score is not None:
+                scored.append((score, target))
+        ranked = []
+        for score, target in self._top(scored, KEEP):
+            entry = found[target]
+            shared = [(product, labels.get(term, "")) for term, product in entry[7]]
+            reason = self._reason(shared, entry[2] == doc.group_key, doc.day - entry[1])
+            ranked.append((score, target, reason))
+        return ranked, {t: (s, found[t]) for s, t in scored}
+
+    def _store_ranked(self, page_id: int, ranked: list) -> None:
+        fast_delete(RelatedLink.objects.computed().filter(computed_for_id=page_id))
+        RelatedLink.objects.bulk_create(
+            [
+                RelatedLink(computed_for_id=page_id, target_id=t, score=s, reason=r, sort_order=i)
+                for i, (s, t, r) in enumerate(ranked)
+            ]
+        )
+        floor, floor_target = (ranked[-1][0], ranked[-1][1]) if len(ranked) >= KEEP else (0.0, 0)
+        RelatedDocument.objects.filter(page_id=page_id).update(
+            floor=floor, floor_target=floor_target
+        )
+
+    def _features_of(self, page_id: int) -> tuple[RelatedDocument, list, set, dict] | None:
+        doc = RelatedDocument.objects.filter(page_id=page_id).first()
+        if doc is None:
+            return None
+        rows = list(
+            RelatedPosting.objects.filter(document_id=page_id).values_list(
+                "term_id", "weight", "is_key", "term__key", "term__label"
+            )
+        )
+        features = sorted((t, w) for t, w, _, _, _ in rows)
+        keys = {t for t, _, is_key, _, _ in rows if is_key}
+        labels = {t: key[:2] + label for t, _, _, key, label in rows}
+        return doc, features, keys, labels
+
+    def _refill(self, page_ids: Iterable[int]) -> None:
+        """Recompute the stored lists of ``page_ids`` from the index (they lost a suggestion)."""
+        for page_id in page_ids:
+            state = self._features_of(page_id)
+            if state is None:
+                continue
+            ranked, _ = self._rank_indexed(*state)
+            self._store_ranked(page_id, ranked)
+
+    def _forget(self, page_id: int) -> set[int]:
+        """Remove a page from the index and every list; return the pages whose lists held it."""
+        held = set(
+            RelatedLink.objects.computed()
+            .filter(target_id=page_id)
+            .values_list("computed_for_id", flat=True)
+        )
+        fast_delete(
+            RelatedLink.objects.computed().filter(Q(target_id=page_id) | Q(computed_for_id=page_id))
+        )
+        fast_delete(RelatedPosting.objects.filter(document_id=page_id))
+        fast_delete(RelatedDocument.objects.filter(page_id=page_id))
+        held.discard(page_id)
+        return held
+
+    def _add(self, doc: Doc) -> None:
+        """Index a weighed document, store its list and enter it into the lists it now beats."""
+        keys = [key for key, _ in doc.weights]
+        terms = self._term_rows(keys)
+        missing = [key for key in keys if key not in terms]
+        if missing:
+            RelatedTerm.objects.bulk_create(
+                [
+                    RelatedTerm(key=k[:120], label=doc.labels.get(k, k[2:])[:120], df=1)
+                    for k in missing
+                ],
+                ignore_conflicts=True,
+            )
+            terms.update(self._term_rows(missing))
+        indexed = RelatedDocument.objects.create(
+            page_id=doc.page_id,
+            day=doc.day,
+            group_key=doc.group_key,
+            title_key=doc.title_key,
+            norm=doc.norm,
+        )
+        features = sorted((terms[key][0], weight) for key, weight in doc.weights)
+        key_ids = {terms[key][0] for key in doc.keys}
+        RelatedPosting.objects.bulk_create(
+            [
+                RelatedPosting(term_id=t, document_id=doc.page_id, weight=w, is_key=t in key_ids)
+                for t, w in features
+            ]
+        )
+        labels = {terms[key][0]: key[:2] + terms[key][2] for key, _ in doc.weights}
+        ranked, scored = self._rank_indexed(indexed, features, key_ids, labels)
+        self._store_ranked(doc.page_id, ranked)
+        # Enter the lists this page now beats (scores are symmetric).
+        entering = []
+        for target, (score, entry) in scored.items():
+            floor, floor_target = entry[5], entry[6]
+            if floor_target == 0 or (score, -doc.page_id) > (floor, -floor_target):
+                shared = [(product, labels.get(term, "")) for term, product in entry[7]]
+                reason = self._reason(shared, entry[2] == doc.group_key, doc.day - entry[1])
+                entering.append(
+                    RelatedLink(
+                        computed_for_id=target,
+                        target_id=doc.page_id,
+                        score=score,
+                        reason=reason,
+                        sort_order=KEEP,
+                    )
+                )
+        if not entering:
+            return
+        RelatedLink.objects.bulk_create(entering)
+        owners = [link.computed_for_id for link in entering]
+        lists: dict[int, list] = defaultdict(list)
+        for pk, owner, target, score in (
+            RelatedLink.objects.computed()
+            .filter(computed_for_id__in=owners)
+            .values_list("pk", "computed_for_id", "target_id", "score")
+        ):
+            lists[owner].append((score, target, pk))
+        drop, floors = [], []
+        for owner, items in lists.items():
+            items.sort(key=lambda stp: (-stp[0], stp[1]))
+            drop.extend(pk for _, _, pk in items[KEEP:])
+            kept = items[:KEEP]
+            if len(kept) >= KEEP:
+                floors.append(
+                    RelatedDocument(page_id=owner, floor=kept[-1][0], floor_target=kept[-1][1])
+                )
+        if drop:
+            fast_delete(RelatedLink.objects.filter(pk__in=drop))
+        if floors:
+            RelatedDocument.objects.bulk_update(floors, ["floor", "floor_target"])
+
+    # --- Interface ---------------------------------------------------------------------------
+
+    def index_page(self, page_id: int) -> None:
+        page = Page.objects.filter(pk=page_id).only("pk", "live", "content_type").first()
+        if page is None or not page.live or not self.handles(page.specific_class):
+            self.remove_page(page_id)
+            return
+        docs = list(self._read([page_id]))
+        if not docs:
+            self.remove_page(page_id)
+            return
+        total, average = self._stats()
+        doc = docs[0]
+        with transaction.atomic():
+            df = {key: n for key, (_, n, _) in self._term_rows(list(doc.counts)).items()}
+            self._weigh(doc, df, total, average)
+            if self._unchanged(doc):
+                return
+            held = self._forget(page_id)
+            self._add(doc)
+            self._refill(sorted(held))
+        self._maybe_refresh()
+
+    @staticmethod
+    def _unchanged(doc: Doc) -> bool:
+        """Return True if ``doc`` is indexed exactly as it is now (a re-publish without changes)."""
+        indexed = RelatedDocument.objects.filter(page_id=doc.page_id).first()
+        if indexed is None or (indexed.day, indexed.group_key, indexed.title_key, indexed.norm) != (
+            doc.day,
+            doc.group_key,
+            doc.title_key,
+            doc.norm,
+        ):
+            return False
+        stored = sorted(
+            RelatedPosting.objects.filter(document_id=doc.page_id).values_list(
+                "term__key", "weight"
+            )
+        )
+        return stored == sorted((key[:120], weight) for key, weight in doc.weights)
+
+    def remove_page(self, page_id: int) -> None:
+        with transaction.atomic():
+            held = self._forget(page_id)
+            self._refill(sorted(held))
+
+    def _maybe_refresh(self) -> None:
+        limit = int(self.options.get("AUTO_REFRESH_MAX", AUTO_REFRESH_MAX))
+        indexed = RelatedDocument.objects.count()
+        total, _ = self._stats()
+        if indexed <= limit and indexed >= max(1, total * (1 + STATS_GROWTH)) and indexed != total:
+            self.rebuild(refresh_stats=True)
+
+    def suggest(self, page, *, limit: int = KEEP) -> list[Suggestion]:
+        """Return suggestions for ``page`` as it is now (a draft too), from the stored index.
+
+        Nothing is written; terms the index has never seen cannot match anything.
+        """
+        doc = self._doc_from_instance(page)
+        total, average = self._stats()
+        terms = self._term_rows(list(doc.counts))
+        self._weigh(doc, {k: n for k, (_, n, _) in terms.items()}, total, average)
+        kept = [(key, w) for key, w in doc.weights if key in terms]
+        features = sorted((terms[key][0], w) for key, w in kept)
+        labels = {terms[key][0]: key[:2] + terms[key][2] for key, _ in kept}
+        transient = RelatedDocument(
+            page_id=page.pk or 0,
+            day=doc.day,
+            group_key=doc.group_key,
+            title_key=doc.title_key,
+            norm=doc.norm,
+        )
+        key_ids = {terms[key][0] for key in doc.keys if key in terms}
+        ranked, _ = self._rank_indexed(transient, features, key_ids, labels)
+        return [Suggestion(t, s, r) for s, t, r in ranked[:limit]]
+
+    def rebuild(self, *, progress: Progress | None = None, refresh_stats: bool = True) -> int:
+        """Recompute the whole index and every list in one transaction; return the page count.
+
+        ``progress(n)`` is called as pages are read and again as they are ranked,
+        2 × pages in all. With ``refresh_stats`` False the frozen statistics are
+        kept, which gives exactly the lists incremental updates give.
+        """
+        docs = list(self._read(progress=progress))
+        with transaction.atomic():
+            if refresh_stats:
+                df: dict[str, int] = defaultdict(int)
+                for doc in docs:
+                    for key in doc.counts:
+                        df[key] += 1
+                total = len(docs)
+                average = sum(d.length for d in docs) / total if total else 0.0
+                terms = {}
+            else:
+                total, average = self._stats()
+                terms = {
+                    key: (pk, n, label)
+                    for pk, key, n, label in RelatedTerm.objects.values_list(
+                        "pk", "key", "df", "label"
+                    )
+                }
+                df = {key: n for key, (_, n, _) in terms.items()}
+            for doc in docs:
+                self._weigh(doc, df, total, average)
+            self._write_index(docs, df, terms, refresh_stats, total, average)
+            self._rank_all(docs, progress)
+        return len(docs)
+
+    def _write_index(self, docs, df, terms, refresh_stats, total, average) -> None:
+        """Replace the stored index with ``docs``; set ``doc.features`` to [(term_id, weight)]."""
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {quote(RelatedLink._meta.db_table)} WHERE computed_for_id IS NOT NULL"
+            )
+            # Building the postings' indexes once after the insert is several times
+            # faster than updating them row by row (plain SQL: transactional DDL on
+            # SQLite and PostgreSQL alike; Django's schema editor refuses to run inside
+            # a transaction on SQLite).
+            for index in RelatedPosting._meta.indexes:
+                cursor.execute(f"DROP INDEX IF EXISTS {quote(index.name)}")
+            cursor.execute(f"DELETE FROM {quote(RelatedPosting._meta.db_table)}")
+            cursor.execute(f"DELETE FROM {quote(RelatedDocument._meta.db_table)}")
+        if refresh_stats:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {quote(RelatedTerm._meta.db_table)}")
+            labels: dict[str, str] = {}
+            for doc in docs:
+                for key, _ in doc.weights:
+                    labels.setdefault(key, doc.labels.get(key, key[2:]))
+            keep = {key for key, n in df.items() if n >= 2} | set(labels)
+            for key in keep:
+                if key not in labels:
+                    labels[key] = key[2:]
+            rows = [
+                (i, key[:120], labels[key][:120], df[key]) for i, key in enumerate(sorted(keep), 1)
+            ]
+            self._insert(RelatedTerm, ["id", "key", "label", "df"], rows)
+            self._reset_sequence(RelatedTerm)
+            terms.update({key: (i, n, label) for i, key, label, n in rows})
+            RelatedStats.objects.all().delete()
+            RelatedStats.objects.create(
+                documents=total, average_length=average, refreshed_at=timezone.now()
+            )
+        else:
+            missing = sorted({k for d in docs for k, _ in d.weights if k not in terms})
+            if missing:
+                labels = {}
+                for doc in docs:
+                    for key, _ in doc.weights:
+                        labels.setdefault(key, doc.labels.get(key, key[2:]))
+                RelatedTerm.objects.bulk_create(
+                    [RelatedTerm(key=k[:120], label=labels[k][:120], df=1) for k in missing],
+                    batch_size=2000,
+                )
+                terms.update(self._term_rows(missing))
+        self._insert(
+            RelatedDocument,
+            ["page_id", "day", "group_key", "title_key", "norm", "floor", "floor_target"],
+            [(d.page_id, d.day, d.group_key, d.title_key, d.norm, 0.0, 0) for d in docs],
+        )
+        postings = []
+        for doc in docs:
+            doc.features = sorted((terms[key][0], weight) for key, weight in doc.weights)
+            doc.vector = dict(doc.features)
+            doc.key_ids = {terms[key][0] for key in doc.keys}
+            doc.term_labels = {terms[key][0]: key[:2] + terms[key][2] for key, _ in doc.weights}
+            postings.extend((t, doc.page_id, w, t in doc.key_ids) for t, w in doc.features)
+        postings.sort()
+        self._insert(RelatedPosting, ["term_id", "document_id", "weight", "is_key"], postings)
+        table = quote(RelatedPosting._meta.db_table)
+        with connection.cursor() as cursor:
+            for index in RelatedPosting._meta.indexes:
+                columns = ", ".join(
+                    quote(RelatedPosting._meta.get_field(name).column) for name in index.fields
+                )
+                cursor.execute(f"CREATE INDEX {quote(index.name)} ON {table} ({columns})")
+
+    def _rank_all(self, docs: list[Doc], progress: Progress | None) -> None:
+        """Rank every document against the in-memory index and store lists and floors."""
+        by_key: dict[int, list[int]] = defaultdict(list)
+        by_term: dict[int, list[int]] = defaultdict(list)
+        for i, doc in enumerate(docs):
+            for term in doc.key_ids:
+                by_key[term].append(i)
+            for term in doc.vector:
+                by_term[term].append(i)
+        links, floors = [], []
+        score_pair = self._score
+        for i, doc in enumerate(docs):
+            # The pages holding one of this page's keys, or holding one of its
+            # features as their key: the same rule as ``_candidates``.
+            candidates = set()
+            for term in doc.key_ids:
+                candidates.update(by_term[term])
+            for term in doc.vector:
+                if term in by_key:
+                    candidates.update(by_key[term])
+            candidates.discard(i)
+            vector, day, group, title, norm = (
+                doc.vector,
+                doc.day,
+                doc.group_key,
+                doc.title_key,
+                doc.norm,
+            )
+            scored = []
+            for j in candidates:
+                other = docs[j]
+                theirs = other.vector
+                dot = 0.0
+                for term in sorted(vector.keys() & theirs.keys()):
+                    dot += vector[term] * theirs[term]
+                score = score_pair(
+                    dot,
+                    norm,
+                    other.norm,
+                    day,
+                    other.day,
+                    other.group_key == group,
+                    bool(title) and other.title_key == title,
+                )
+                if score is not None:
+                    scored.append((score, j))
+            top = sorted(scored, key=lambda sj: (-sj[0], docs[sj[1]].page_id))[:KEEP]
+            for rank, (score, j) in enumerate(top):
+                other = docs[j]
+                theirs = other.vector
+                shared = [
+                    (weight * theirs[term], doc.term_labels[term])
+                    for term, weight in doc.features
+                    if term in theirs
+                ]
+                reason = self._reason(shared, other.group_key == group, day - other.day)
+                links.append(
+                    (rank, doc.page_id, other.page_id, "", "", None, False, score, reason, None)
+                )
+            if len(top) >= KEEP:
+                floors.append((top[-1][0], docs[top[-1][1]].page_id, doc.page_id))
+            if progress and (i + 1) % BATCH == 0:
+                progress(BATCH)
+        if progress and len(docs) % BATCH:
+            progress(len(docs) % BATCH)
+        self._insert(
+            RelatedLink,
+            [
+                "sort_order",
+                "computed_for_id",
+                "target_id",
+                "target_headline",
+                "target_key",
+                "also_read_after",
+                "blocked",
+                "score",
+                "reason",
+                "page_id",
+            ],
+            links,
+        )
+        table = connection.ops.quote_name(RelatedDocument._meta.db_table)
+        with connection.cursor() as cursor:
+            for start in range(0, len(floors), 5000):
+                cursor.executemany(
+                    f"UPDATE {table} SET floor = %s, floor_target = %s WHERE page_id = %s",
+                    floors[start : start + 5000],
+                )
+
+    @staticmethod
+    def _insert(model, columns: list[str], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        table = connection.ops.quote_name(model._meta.db_table)
+        names = ", ".join(connection.ops.quote_name(c) for c in columns)
+        marks = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), 5000):
+                cursor.executemany(sql, rows[start : start + 5000])
+
+    @staticmethod
+    def _reset_sequence(model) -> None:
+        from django.core.management.color import no_style
+
+        statements = connection.ops.sequence_reset_sql(no_style(), [model])
+        if statements:
+            with connection.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql)
+
+    # --- Reporting ---------------------------------------------------------------------------
+
+    @staticmethod
+    def counts() -> dict:
+        """Return what the index holds: pages, terms, postings, stored suggestions."""
+        return {
+            "pages": RelatedDocument.objects.count(),
+            "terms": RelatedTerm.objects.count(),
+            "postings": RelatedPosting.objects.count(),
+            "suggestions": RelatedLink.objects.computed().aggregate(n=Count("pk"))["n"],
+        }

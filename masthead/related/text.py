@@ -1,0 +1,215 @@
+"""Features of a news text: salient words and the names of people, places and organisations.
+
+Pure Python, no model to download. Names are found by capitalised-phrase
+extraction, which suits edited English news: style guides capitalise proper
+nouns and nothing else, so a run of capitalised words inside a sentence
+("Vladimir Putin", "Bank of England", "Malibu") is a name with high precision.
+The one ambiguous place is a sentence's first word; a lone capitalised word there
+counts as a name only if the text also capitalises it mid-sentence. Text that is
+mostly upper case (wire headlines) carries no case signal and yields words only.
+
+Words are folded to lower case and reduced with Harman's S-stemmer (plural and
+possessive endings only: "forces" → "force", "companies" → "company"), which
+merges the forms that matter for matching headlines without the false merges of
+an aggressive stemmer.
+"""
+
+import html
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+MIN_WORD_LENGTH = 3  # shorter tokens are mostly initials and particles
+MAX_ENTITY_WORDS = 5  # longer capitalised runs are headlines in title case, not names
+UPPER_CASE_SHARE = 0.6  # text with more capitalised letters than this has no case signal
+TITLE_CASE_SHARE = 0.6  # a headline capitalising more of its words than this is in Title Case
+
+WORD_RE = re.compile(r"[^\W\d_]+(?:['’.\-][^\W\d_]+)*", re.UNICODE)
+SENTENCE_END_RE = re.compile(r"[.!?:;\"“”]\s*$")
+TAG_RE = re.compile(r"<[^>]+>")
+LETTER_RE = re.compile(r"[^\W\d_]")
+UPPER_RE = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+CASE_SAMPLE = 400  # characters looked at to tell shouted text
+CONNECTORS = frozenset(
+    {"of", "de", "da", "del", "der", "van", "von", "la", "le", "al", "bin", "du"}
+)
+
+# English function words plus the reporting verbs and calendar words every story has.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all almost along already also although always am among an
+    and another any anyone anything are around as at away back be became because become been
+    before being below between both but by can cannot could did do does doing done down during
+    each either else enough etc even ever every few for from further get gets got had has have
+    having he her here hers herself him himself his how however i if in into is it its itself
+    just last least less like made make many may me might more most much must my myself near
+    neither never next no nor not now of off often on once one only onto or other others our ours
+    ourselves out over own per perhaps rather same several she should since so some still such
+    than that the their theirs them themselves then there these they this those though through
+    thus to too toward towards under until up upon us very via was we well were what whatever
+    when where whether which while who whom whose why will with within without would yet you your
+    yours yourself yourselves
+    said says say saying told tells tell according reported reports report added adds asked
+    also told including include includes included new news mr mrs ms dr just first second third
+    two three four five six seven eight nine ten hundred thousand million billion mln bln pct
+    year years month months week weeks day days today yesterday tomorrow time times
+    monday tuesday wednesday thursday friday saturday sunday
+    january february march april june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    people way lot lots thing things part
+    """.split()
+)
+
+
+@lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """Return ``word`` (lower case) without its plural or possessive ending (Harman's S-stemmer)."""
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("us", "ss", "is")):
+        return word[:-1]
+    return word
+
+
+def strip_html(text: str) -> str:
+    """Return ``text`` without tags, with entities decoded; a tag ends a sentence."""
+    if "<" in text:
+        text = TAG_RE.sub(lambda m: ". " if m.group(0).startswith("</p") else " ", text)
+    return html.unescape(text) if "&" in text else text
+
+
+def stream_text(raw) -> list[str]:
+    """Return the text strings of a StreamField's raw data (any nesting), HTML stripped.
+
+    Keys such as ``type`` and ``id`` and numbers are skipped; bad input gives [].
+    """
+    out: list[str] = []
+
+    def walk(value, key=None):
+        if isinstance(value, str):
+            if key not in ("type", "id", "format", "alt_text", "url", "embed") and value:
+                out.append(strip_html(value))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if k != "type" and k != "id":
+                    walk(v, k)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item, key)
+
+    walk(raw)
+    return out
+
+
+def _possessive(word: str) -> str:
+    return word[:-2] if word.endswith(("'s", "’s")) else word
+
+
+def text_features(
+    text: str, weight: float, words: Counter, names: Counter, proper: set, labels: dict
+) -> int:
+    """Add ``text``'s words and names to the counters, each occurrence counting ``weight``.
+
+    ``words`` gets stemmed words; ``names`` gets names of two words or more
+    (a one-word name is a word, and its key goes into ``proper``); ``labels``
+    maps keys to the form readers should see. Returns how many words were counted
+    (the text's length for length normalisation).
+    """
+    if not text:
+        return 0
+    matches = list(WORD_RE.finditer(text))
+    if not matches:
+        return 0
+    tokens = [m.group(0) for m in matches]
+    lowered = [t.lower() for t in tokens]
+    counted = 0
+    # Case carries no signal in shouted wire headlines or Title Case headlines.
+    sample = text[:CASE_SAMPLE]
+    letters = len(LETTER_RE.findall(sample))
+    capitals = [t for t, low in zip(tokens, lowered, strict=True) if low not in STOPWORDS]
+    no_case = (letters and len(UPPER_RE.findall(sample)) / letters > UPPER_CASE_SHARE) or (
+        len(capitals) >= 3
+        and sum(t[0].isupper() for t in capitals) / len(capitals) > TITLE_CASE_SHARE
+    )
+    # A sentence starts at the first token and after end punctuation; any punctuation
+    # between two words ends a name ("Malibu, Calif." is two names).
+    starts = {0}
+    breaks = {0}
+    for i in range(1, len(matches)):
+        gap = text[matches[i - 1].end() : matches[i].start()]
+        if gap.strip():
+            breaks.add(i)
+            if SENTENCE_END_RE.search(gap) or "\n" in gap:
+                starts.add(i)
+        elif "\n" in gap:
+            breaks.add(i)
+            starts.add(i)
+    mid_caps = set()
+    if not no_case:
+        mid_caps = {lowered[i] for i, t in enumerate(tokens) if i not in starts and t[0].isupper()}
+    for low, token in zip(lowered, tokens, strict=True):
+        if len(low) < MIN_WORD_LENGTH or low in STOPWORDS:
+            continue
+        key = stem(low)
+        if key in STOPWORDS:
+            continue
+        words[key] += weight
+        counted += 1
+        if low in mid_caps:
+            labels[key] = _possessive(token)
+        else:
+            labels.setdefault(key, key)
+    if no_case:
+        return counted
+    run: list[int] = []
+
+    def flush():
+        while run and lowered[run[-1]] in CONNECTORS:
+            run.pop()
+        if not run:
+            return
+        if len(run) == 1:
+            low = lowered[run[0]]
+            if (run[0] in starts and low not in mid_caps) or len(low) < MIN_WORD_LENGTH:
+                return
+            proper.add(stem(low))
+            return
+        if len(run) > MAX_ENTITY_WORDS:
+            return
+        key = " ".join(_possessive(lowered[i]) for i in run)
+        names[key] += weight
+        labels.setdefault(key, " ".join(_possessive(tokens[i]) for i in run))
+
+    for i, token in enumerate(tokens):
+        low = lowered[i]
+        if i in breaks and run:
+            flush()
+            run = []
+        if token[0].isupper() and low not in STOPWORDS:
+            run.append(i)
+        elif run and low in CONNECTORS:
+            run.append(i)
+        elif run:
+            flush()
+            run = []
+    flush()
+    return counted
+
+
+def document_features(
+    fields: Iterable[tuple[str, float]],
+) -> tuple[Counter, Counter, set, dict, float]:
+    """Return (words, names, proper, labels, length) for weighted text fields [(text, weight), …]."""
+    words: Counter = Counter()
+    names: Counter = Counter()
+    proper: set = set()
+    labels: dict = {}
+    length = 0.0
+    for text, weight in fields:
+        length += text_features(text, weight, words, names, proper, labels)
+    return words, names, proper, labels, length
