@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "masthead.images",
     "masthead.related",
     "masthead.trending",
+    "masthead.pagecache",  # full-page cache for anonymous readers (issue 6)
     "masthead.search",
     "masthead.news",
     "masthead.newsroom",
@@ -73,11 +74,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Issue 6: anonymous readers' pages from the cache, before sessions and auth run.
+    "masthead.pagecache.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Newsroom (issue 8): Authors publish, unpublish and arrange only their own pages.
+    "masthead.newsroom.middleware.AuthorOwnPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
@@ -134,7 +139,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if env.get(env.REDIS_URL):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Issue 6: Django's RedisCache, but a Redis that is down means "no cache", not a 500.
+            "BACKEND": "masthead.pagecache.redis.ResilientRedisCache",
             "LOCATION": env.get(env.REDIS_URL),
             "KEY_PREFIX": "masthead",
         }
@@ -145,10 +151,27 @@ else:
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": VAR_DIR / "cache",
             "KEY_PREFIX": "masthead",
+            # Issue 6: whole pages live here too; Django's default of 300 entries is too few.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 
+# Trending read counters (issue 6): hourly hashes in Redis when REDIS_URL is set;
+# otherwise hourly rows in the database (masthead/trending/conf.py's default).
+if env.get(env.REDIS_URL):
+    MASTHEAD_TRENDING = {
+        "BACKEND": "masthead.trending.backends.redis.RedisBackend",
+        "OPTIONS": {"LOCATION": env.get(env.REDIS_URL)},
+    }
+
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# Related news (issue 5): suggestions computed from content, stored, updated on publish.
+# Other OPTIONS (TEXT_FIELDS, TAGS, AUTHORS) default in masthead/related/conf.py.
+MASTHEAD_RELATED = {
+    "BACKEND": "masthead.related.backends.terms.TermsBackend",
+    "OPTIONS": {"MODELS": ["news.ArticlePage"]},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -162,6 +185,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
@@ -183,9 +207,12 @@ WAGTAILADMIN_BASE_URL = env.base_url()
 WAGTAILIMAGES_IMAGE_MODEL = "images.NewsImage"
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 64_000_000
-STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# Newsroom (issue 8): uploads are checked, turned upright and stripped of metadata.
+WAGTAILIMAGES_IMAGE_FORM_BASE = "masthead.images.forms.NewsImageForm"
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Search (issue 4): Masthead's backends extend modelsearch's SQLite FTS5 and PostgreSQL
+# ones and are picked by the database vendor; the admin searches with them too.
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "masthead.search.backends"}}
 WAGTAILADMIN_PERMITTED_LANGUAGES = [("en", "English")]
 WAGTAILEMBEDS_RESPONSIVE_HTML = True
 WAGTAIL_MODERATION_ENABLED = True

@@ -5,13 +5,25 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from masthead.core import views as core_views
+from masthead.news import sitemaps as news_sitemaps
+from masthead.newsroom import views as newsroom_views  # issue 8: shared previews
 from masthead.search import views as search_views
+from masthead.trending import views as trending_views
 
 urlpatterns = [
     path("newsroom/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("healthz", core_views.healthz, name="healthz"),
     path("search/", search_views.search, name="search"),
+    path("search/suggest/", search_views.suggest, name="search_suggest"),  # issue 4: typeahead
+    # --- Read beacon collector (issue 6): masthead/trending/views.py ---
+    path("-/read", trending_views.collect, name="trending_collect"),
+    # --- Sitemaps and robots.txt (issue 7): masthead/news/sitemaps.py ---
+    path("sitemap.xml", news_sitemaps.index, name="sitemap_index"),
+    path("sitemap-<slug:section>.xml", news_sitemaps.sitemap, name="sitemap"),
+    path("robots.txt", news_sitemaps.robots_txt, name="robots_txt"),
+    # --- Shared draft previews (issue 8): masthead/newsroom/views.py ---
+    path("preview/<str:token>/", newsroom_views.shared_preview, name="shared_preview"),
 ]
 
 if settings.DEBUG:

@@ -1,5 +1,6 @@
 from masthead.news.models.pages import (  # noqa: F401
     ArticleAuthor,
+    ArticleNote,
     ArticlePage,
     ArticleTag,
     HomePage,

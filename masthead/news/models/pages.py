@@ -1,13 +1,15 @@
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import F, Window
+from django.db.models import Case, F, Value, When, Window
 from django.db.models.functions import RowNumber, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.functional import cached_property
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import Tag, TaggedItemBase
+from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path, re_path
 from wagtail.fields import RichTextField, StreamField
@@ -16,11 +18,13 @@ from wagtail.models import Orderable, Page, PageManager, Site
 from wagtail.search import index
 from wagtail.url_routing import RouteResult
 
+from masthead.core.seo import STRUCTURED_IMAGE_RENDITIONS
 from masthead.images.renditions import ARTICLE_RENDITIONS, AUTHOR_RENDITIONS
 from masthead.news.blocks import ArticleBodyBlock
 from masthead.news.models.querysets import ArticlePageQuerySet, NewsPageQuerySet, author_queryset
 from masthead.news.models.snippets import Author
-from masthead.related.selectors import related_fill, related_picks
+from masthead.related.panels import RelatedSuggestionsPanel
+from masthead.related.selectors import related_for_page
 from masthead.trending.selectors import trending_list
 
 # Listing sizes; each is one query, whatever its value.
@@ -30,6 +34,8 @@ TRENDING_LIMIT = 5
 RECENT_LIMIT = 5
 FRONT_PER_SECTION = 4
 FRONT_LATEST = 12
+# Newsroom (issue 8): a story flagged breaking leads the front page for this long after publishing.
+BREAKING_MAX_AGE = timezone.timedelta(hours=24)
 
 
 def paginate(request, queryset, per_page: int = PAGE_SIZE):
@@ -39,7 +45,10 @@ def paginate(request, queryset, per_page: int = PAGE_SIZE):
 
 def sidebar_context(*, exclude_ids: list[int], candidates=None) -> dict:
     """Return the Trending and Recent News lists shown beside every reader page (two queries)."""
-    candidates = (candidates or ArticlePage.objects.for_links()).exclude(pk__in=exclude_ids)
+    # `is None`, not `or`: a queryset's truth value loads every article (issue 6 bench).
+    if candidates is None:
+        candidates = ArticlePage.objects.for_links()
+    candidates = candidates.exclude(pk__in=exclude_ids)
     return {
         "trending": trending_list(candidates=candidates, limit=TRENDING_LIMIT),
         "recent": list(candidates[:RECENT_LIMIT]),
@@ -89,7 +98,16 @@ class HomePage(RoutablePageMixin, Page):
         """Return the front page: the lead story, the latest stories, then the latest by section."""
         sections = self.sections
         cards = ArticlePage.objects.for_cards()
-        latest = list(cards[: FRONT_LATEST + 1])
+        # Newsroom (issue 8): a recent story flagged "breaking" leads, in the same query.
+        recent_breaking = Case(
+            When(breaking=True, first_published_at__gte=timezone.now() - BREAKING_MAX_AGE, then=1),
+            default=Value(0),
+        )
+        latest = list(
+            cards.annotate(breaking_now=recent_breaking).order_by(
+                "-breaking_now", "-first_published_at", "-pk"
+            )[: FRONT_LATEST + 1]
+        )
         attach_sections(latest, sections)
         # The newest few of every section in one query, whatever the number of sections.
         ranked = cards.child_of_any(sections).annotate(
@@ -138,13 +156,40 @@ class HomePage(RoutablePageMixin, Page):
             context_overrides={"tag": tag, "articles": articles},
         )
 
+    # --- Feeds (issue 7): RSS 2.0 at feed/, Atom at feed/atom/; built in news/feeds.py ---
+    @re_path(r"^feed/$", name="feed")
+    @re_path(r"^feed/(?P<kind>atom)/$", name="feed_atom")
+    def feed(self, request, kind="rss"):
+        """Return the whole site's feed of the newest articles."""
+        from masthead.news import feeds
+
+        return feeds.site_feed(request, self, atom=kind == "atom")
+
+    @re_path(r"^authors/(?P<slug>[-\w]+)/feed/$", name="author_feed")
+    @re_path(r"^authors/(?P<slug>[-\w]+)/feed/(?P<kind>atom)/$", name="author_feed_atom")
+    def author_feed(self, request, slug, kind="rss"):
+        """Return an author's feed; 404 for an unknown author."""
+        from masthead.news import feeds
+
+        return feeds.author_feed(request, self, slug, atom=kind == "atom")
+
+    @re_path(r"^tags/(?P<slug>[-\w]+)/feed/$", name="tag_feed")
+    @re_path(r"^tags/(?P<slug>[-\w]+)/feed/(?P<kind>atom)/$", name="tag_feed_atom")
+    def tag_feed(self, request, slug, kind="rss"):
+        """Return a tag's feed; 404 for an unknown tag."""
+        from masthead.news import feeds
+
+        return feeds.tag_feed(request, self, slug, atom=kind == "atom")
+
+    # --- end of feeds ---
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context.update(chrome_context(request, self, exclude_ids=[]))
         return context
 
 
-class SectionPage(Page):
+class SectionPage(RoutablePageMixin, Page):
     """A section of the paper (Politics, Sport); its articles live under it."""
 
     intro = models.TextField(blank=True)
@@ -161,6 +206,15 @@ class SectionPage(Page):
         context["articles"] = paginate(request, ArticlePage.objects.for_cards().child_of(self))
         attach_sections(context["articles"].object_list, context["nav_sections"])
         return context
+
+    # --- Feeds (issue 7): the section's RSS 2.0 at feed/ and Atom at feed/atom/ ---
+    @re_path(r"^feed/$", name="feed")
+    @re_path(r"^feed/(?P<kind>atom)/$", name="feed_atom")
+    def feed(self, request, kind="rss"):
+        """Return the section's feed of its newest articles."""
+        from masthead.news import feeds
+
+        return feeds.section_feed(request, self, atom=kind == "atom")
 
 
 class StandardPage(Page):
@@ -200,6 +254,45 @@ class ArticleAuthor(Orderable):
         ]
 
 
+# --- Newsroom (issue 8): corrections and updates, and the admin form's checks ---
+class ArticleNote(Orderable):
+    """A dated correction or update an editor adds to a published article; shown under it."""
+
+    CORRECTION = "correction"
+    UPDATE = "update"
+    KINDS = [(CORRECTION, "Correction"), (UPDATE, "Update")]
+
+    page = ParentalKey("news.ArticlePage", on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=20, choices=KINDS, default=CORRECTION)
+    noted_at = models.DateTimeField(
+        default=timezone.now, help_text="When the correction or update was made."
+    )
+    text = models.TextField(max_length=1000)
+
+    panels = [FieldPanel("kind"), FieldPanel("noted_at"), FieldPanel("text")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = "correction or update"
+
+
+class ArticlePageForm(WagtailAdminPageForm):
+    """The article editor's form: the picture must have alt text before the story is saved."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        image = cleaned_data.get("featured_image")
+        if image is not None and not (image.description or "").strip():
+            self.add_error(
+                "featured_image",
+                "This picture has no alt text. Add a description to the image "
+                "(Images → edit → Description) so readers who cannot see it know what it shows.",
+            )
+        return cleaned_data
+
+
+# --- end newsroom ---
+
+
 class ArticlePage(Page):
     """A news story: headline (the page title), standfirst, bylines, body and picture."""
 
@@ -221,13 +314,27 @@ class ArticlePage(Page):
         editable=False,
         help_text="Where an imported article came from; re-importing the same source updates it.",
     )
+    # Newsroom (issue 8): breaking flag; when the last correction/update note was published.
+    breaking = models.BooleanField(
+        default=False,
+        help_text="Breaking news: lead the front page with this story (for 24 hours after publishing).",
+    )
+    last_noted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Related news (issue 5): without an editor's "also read", show the top computed story.
+    also_read_auto = models.BooleanField(
+        default=True,
+        verbose_name="Automatic “also read”",
+        help_text="When no related story is placed after a paragraph, show the top suggestion.",
+    )
 
     parent_page_types = ["news.SectionPage"]
     subpage_types = []
 
     objects = PageManager.from_queryset(ArticlePageQuerySet)()
+    base_form_class = ArticlePageForm
 
     content_panels = Page.content_panels + [
+        FieldPanel("breaking"),  # newsroom (issue 8)
         FieldPanel("standfirst"),
         InlinePanel("article_authors", label="Bylines", min_num=1),
         MultiFieldPanel(
@@ -235,18 +342,57 @@ class ArticlePage(Page):
         ),
         FieldPanel("body"),
         FieldPanel("tags"),
-        InlinePanel("related_links", label="Related stories (editor's picks)"),
+        InlinePanel("notes", label="Corrections and updates", heading="Corrections and updates"),
+        # Related news (issue 5): picks and blocks, then the computed suggestions to act on.
+        MultiFieldPanel(
+            [
+                InlinePanel("related_links", label="Related stories (editor's picks)"),
+                FieldPanel("also_read_auto"),
+                RelatedSuggestionsPanel(),
+            ],
+            "Related news",
+        ),
     ]
 
+    # --- Search (issue 4): headline (boost 2, Page's) > standfirst and names (1.5) > body ---
     search_fields = Page.search_fields + [
-        index.SearchField("standfirst"),
+        index.SearchField("standfirst", boost=1.5),
         index.SearchField("body"),
-        index.RelatedFields("tags", [index.SearchField("name")]),
+        index.SearchField("section_name", boost=1.5),
+        # Through the tag links, not ``tags``: taggit's manager costs two queries per article.
         index.RelatedFields(
-            "article_authors", [index.RelatedFields("author", [index.SearchField("name")])]
+            "tagged_items", [index.RelatedFields("tag", [index.SearchField("name", boost=1.5)])]
+        ),
+        index.RelatedFields(
+            "article_authors",
+            [index.RelatedFields("author", [index.SearchField("name", boost=1.5)])],
         ),
         index.FilterField("first_published_at"),
     ]
+
+    @classmethod
+    def get_indexed_objects(cls):
+        """Return the articles to index with authors and section title fetched in bulk, not one by one."""
+        from django.db.models import OuterRef, Subquery
+        from django.db.models.functions import Length, Substr
+
+        parent = Substr(OuterRef("path"), 1, Length(OuterRef("path")) - cls.steplen)
+        section = Page.objects.filter(path=parent).values("title")[:1]
+        return (
+            super()
+            .get_indexed_objects()
+            .prefetch_related("article_authors__author", "tagged_items__tag")
+            .annotate(indexed_section_title=Subquery(section))
+        )
+
+    @property
+    def section_name(self) -> str:
+        """Return the title of the section the article sits in, for the search index."""
+        if "indexed_section_title" in self.__dict__:
+            return self.indexed_section_title or ""
+        parent_path = self.path[: -self.steplen] if self.path else ""
+        return Page.objects.filter(path=parent_path).values_list("title", flat=True).first() or ""
+    # --- end search ---
 
     class Meta:
         verbose_name = "article"
@@ -266,6 +412,23 @@ class ArticlePage(Page):
     def authors(self) -> list[Author]:
         """Return the bylines' authors in order (uses the prefetched bylines when present)."""
         return [byline.author for byline in self.article_authors.all()]
+
+    def date_modified(self):
+        """Return when the article last changed for readers (feeds, sitemaps, JSON-LD, Open Graph).
+
+        The first publish, or the newest published correction/update note if later: a silent
+        typo fix does not count. None before the first publish. No query.
+        """
+        dates = [d for d in (self.first_published_at, self.last_noted_at) if d]
+        return max(dates) if dates else None
+
+    def save(self, *args, **kwargs):
+        """Save; a full save (a publish) records the newest note's time in ``last_noted_at``."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "last_noted_at" in update_fields:
+            times = [note.noted_at for note in self.notes.all() if note.noted_at]
+            self.last_noted_at = max(times) if times else None
+        return super().save(*args, **kwargs)
 
     def body_items(self, also_read=None):
         """Return (block, show_also_read_after) pairs; the also-read line follows paragraph N.
@@ -296,21 +459,14 @@ class ArticlePage(Page):
         )
         featured = self.featured_image
         _prefetch_renditions(
-            {featured: ARTICLE_RENDITIONS}
+            {featured: ARTICLE_RENDITIONS + STRUCTURED_IMAGE_RENDITIONS}  # + social cards, JSON-LD
             | {b.author.picture: AUTHOR_RENDITIONS for b in bylines if b.author.picture_id}
         )
         tags = list(self.tags.all()) if self.pk else []
-        picks = related_picks(page=self)
-        resolved = [link.target for link in picks if link.target_id and link.target.live]
-        also_read = next((link for link in picks if link.also_read_after), None)
+        # Related news (issue 5): editor picks, then stored suggestions, in one query.
+        related = related_for_page(page=self, limit=RELATED_LIMIT, auto_also_read=self.also_read_auto)
+        also_read = related.also_read
         candidates = ArticlePage.objects.for_links()
-        fill = related_fill(
-            page=self,
-            candidates=candidates,
-            tag_ids=[tag.pk for tag in tags],
-            exclude_ids=[page.pk for page in resolved],
-            limit=RELATED_LIMIT - len(resolved),
-        )
         context.update(chrome_context(request, self, exclude_ids=[self.pk], candidates=candidates))
         sections = {section.path: section for section in context["nav_sections"]}
         context.update(
@@ -321,7 +477,9 @@ class ArticlePage(Page):
                 "tags": tags,
                 "also_read": also_read,
                 "body_items": self.body_items(also_read),
-                "related": resolved[:RELATED_LIMIT] + fill,
+                "related": related.stories,
+                # Newsroom (issue 8): corrections and updates, oldest first, in one query.
+                "notes": sorted(self.notes.all(), key=lambda note: note.noted_at),
             }
         )
         return context
