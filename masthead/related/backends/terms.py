@@ -685,11 +685,16 @@ class TermsBackend(BaseRelatedBackend):
         self._insert(RelatedPosting, ["term_id", "document_id", "weight", "is_key"], postings)
         table = quote(RelatedPosting._meta.db_table)
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # PostgreSQL refuses CREATE INDEX on a table with deferred FK checks pending.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for index in RelatedPosting._meta.indexes:
                 columns = ", ".join(
                     quote(RelatedPosting._meta.get_field(name).column) for name in index.fields
                 )
                 cursor.execute(f"CREATE INDEX {quote(index.name)} ON {table} ({columns})")
+            if connection.vendor == "postgresql":
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
     def _rank_all(self, docs: list[Doc], progress: Progress | None) -> None:
         """Rank every document against the in-memory index and store lists and floors."""
