@@ -47,6 +47,7 @@ def _image(title: str, data: bytes, filename: str, caption: str = ""):
 
     return get_image_model().objects.create(
         title=title[:255],
+        description=title[:255],  # the alt text the newsroom requires of article pictures
         file=ImageFile(ContentFile(data), name=filename),
         caption=caption[:500],
         credit=CREDIT,
