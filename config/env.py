@@ -67,6 +67,15 @@ REQUIRE_SERVICES = declare(
     "Tests only: 1 turns a skip for a missing PostgreSQL, Redis or Chromium into a failure (CI sets it).",
 )
 PORT = declare("PORT", "8000", "Port make run serves on.")
+EMAIL_URL = declare(
+    "MASTHEAD_EMAIL_URL",
+    None,
+    "SMTP server for newsroom mail (review requests), smtp://user:pass@host:587 (TLS) or "
+    "smtps://…:465; unset means mail is written to the server log.",
+)
+FROM_EMAIL = declare(
+    "MASTHEAD_FROM_EMAIL", "newsroom@localhost", "Sender address of newsroom mail."
+)
 SHARED_DIR = declare(
     "MASTHEAD_SHARED_DIR",
     None,
@@ -77,6 +86,8 @@ SHARED_DIR = declare(
 def base_url() -> str:
     """Return MASTHEAD_BASE_URL, or the address make run serves on."""
     return (get(BASE_URL) or f"http://127.0.0.1:{get(PORT)}").rstrip("/")
+
+
 WEB_CONCURRENCY = declare("WEB_CONCURRENCY", "2", "Number of gunicorn worker processes.")
 SCHEDULER = declare(
     "MASTHEAD_SCHEDULER",
@@ -102,3 +113,28 @@ def require(var: EnvVar) -> str:
     if not value:
         raise ImproperlyConfigured(f"{var.name} must be set: {var.help}")
     return value
+
+
+def email_settings() -> dict:
+    """Return Django's EMAIL_* settings for MASTHEAD_EMAIL_URL (console backend when unset).
+
+    A URL whose scheme is neither smtp nor smtps raises ImproperlyConfigured.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    url = get(EMAIL_URL)
+    if not url:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ImproperlyConfigured(f"{EMAIL_URL.name} must look like smtp://user:pass@host:587")
+    secure = parts.scheme == "smtps"
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if secure else 587),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": secure,
+        "EMAIL_USE_TLS": not secure and (parts.port or 587) != 25,
+    }

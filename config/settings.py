@@ -201,6 +201,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 LOGIN_URL = "wagtailadmin_login"
 
+# Newsroom mail (workflow notifications): SMTP from MASTHEAD_EMAIL_URL, else the server log,
+# so a fresh install never fails a review request on a missing mail server.
+globals().update(env.email_settings())
+DEFAULT_FROM_EMAIL = env.get(env.FROM_EMAIL)
+WAGTAILADMIN_NOTIFICATION_FROM_EMAIL = DEFAULT_FROM_EMAIL
+
 # Wagtail
 WAGTAIL_SITE_NAME = "Masthead newsroom"
 WAGTAILADMIN_BASE_URL = env.base_url()
@@ -209,6 +215,9 @@ WAGTAILIMAGES_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAILIMAGES_MAX_IMAGE_PIXELS = 64_000_000
 # Newsroom (issue 8): uploads are checked, turned upright and stripped of metadata.
 WAGTAILIMAGES_IMAGE_FORM_BASE = "masthead.images.forms.NewsImageForm"
+# Newsroom (issue 8): no Gravatar. Editors' email hashes stay in the newsroom, and the
+# admin shows Wagtail's own avatar (or an uploaded one) instead of a broken image offline.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 # Search (issue 4): Masthead's backends extend modelsearch's SQLite FTS5 and PostgreSQL
 # ones and are picked by the database vendor; the admin searches with them too.

@@ -15,15 +15,18 @@ against the import direction (STYLE.md) and reimplemented Wagtail's tester.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.templatetags.static import static
 from django.urls import path, reverse
+from django.utils.html import format_html
 from taggit.models import Tag
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.menus.pages import PageMenuItem
+from wagtail.admin.views.pages.edit import EditView
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from masthead.newsroom import views
+from masthead.newsroom import conflicts, views
 
 ARTICLE_MODEL = "news.articlepage"
 
@@ -88,6 +91,47 @@ def hide_unpublish_from_authors(buttons, page, user, context=None):
         buttons[:] = [
             b for b in buttons if getattr(b, "url_name", None) != "wagtailadmin_pages:unpublish"
         ]
+
+
+# --- Writing: character counts under the headline, standfirst and search fields ----------
+
+
+@hooks.register("insert_editor_js")
+def character_counter_js():
+    return format_html('<script src="{}"></script>', static("newsroom/js/counters.js"))
+
+
+@hooks.register("insert_global_admin_css")
+def character_counter_css():
+    return format_html('<link rel="stylesheet" href="{}">', static("newsroom/css/editor.css"))
+
+
+# --- Two editors on one article: a stale save is refused ---------------------------------
+
+
+@hooks.register("before_edit_page")
+def refuse_stale_save(request, page):
+    """Return the edit view drawn again with an error when the form predates the latest save.
+
+    None (carry on) for GET, for autosave (Wagtail already refuses a stale one with JSON) and
+    for an up-to-date form. See ``newsroom.conflicts``.
+    """
+    if request.method != "POST" or getattr(request, "newsroom_stale_save", None):
+        return None
+    if not request.accepts("text/html"):
+        return None
+    conflict = conflicts.stale_save(request.POST, page)
+    if conflict is None:
+        return None
+    request.newsroom_stale_save = conflict
+    match = request.resolver_match
+    view_class = getattr(match.func, "view_class", EditView)
+    stale_view = type(
+        f"Stale{view_class.__name__}",
+        (conflicts.StaleSaveMixin, view_class),
+        {"conflict": conflict},
+    )
+    return stale_view.as_view()(request, *match.args, **match.kwargs)
 
 
 # --- Shareable previews -------------------------------------------------------------------

@@ -119,3 +119,34 @@ def test_require_names_the_missing_variable(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         env.require(env.DATABASE_URL)
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("", {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}),
+        (
+            "smtp://desk%40courier.example:s%3Acret@mail.example.org:587",
+            {
+                "EMAIL_HOST": "mail.example.org",
+                "EMAIL_PORT": 587,
+                "EMAIL_HOST_USER": "desk@courier.example",
+                "EMAIL_HOST_PASSWORD": "s:cret",
+                "EMAIL_USE_TLS": True,
+                "EMAIL_USE_SSL": False,
+            },
+        ),
+        ("smtps://mail.example.org", {"EMAIL_PORT": 465, "EMAIL_USE_SSL": True}),
+        ("smtp://relay.internal:25", {"EMAIL_USE_TLS": False, "EMAIL_HOST_USER": ""}),
+    ],
+)
+def test_email_url_becomes_django_mail_settings(monkeypatch, url, expected):
+    monkeypatch.setenv("MASTHEAD_EMAIL_URL", url)
+    result = env.email_settings()
+    assert {key: result[key] for key in expected} == expected
+
+
+def test_email_url_with_another_scheme_is_refused(monkeypatch):
+    monkeypatch.setenv("MASTHEAD_EMAIL_URL", "http://mail.example.org")
+    with pytest.raises(ImproperlyConfigured, match="MASTHEAD_EMAIL_URL"):
+        env.email_settings()

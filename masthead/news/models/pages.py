@@ -1,6 +1,6 @@
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Case, F, Value, When, Window
+from django.db.models import Case, F, Q, Value, When, Window
 from django.db.models.functions import RowNumber, Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -103,21 +103,44 @@ class HomePage(RoutablePageMixin, Page):
             When(breaking=True, first_published_at__gte=timezone.now() - BREAKING_MAX_AGE, then=1),
             default=Value(0),
         )
+        # Sorting every article by the computed flag would read the whole archive: pick
+        # the candidates (the newest, and the recent breaking ones) through the date
+        # index in subqueries, then order those few.
+        # (Ordered by date alone: a tie-break on the child table's key would stop SQLite
+        # using the index; the outer query breaks ties.)
+        published = ArticlePage.objects.published().order_by("-first_published_at")
+        candidates = Q(pk__in=published.values("pk")[: FRONT_LATEST + 1]) | Q(
+            pk__in=published.filter(
+                breaking=True, first_published_at__gte=timezone.now() - BREAKING_MAX_AGE
+            ).values("pk")[: FRONT_LATEST + 1]
+        )
         latest = list(
-            cards.annotate(breaking_now=recent_breaking).order_by(
-                "-breaking_now", "-first_published_at", "-pk"
-            )[: FRONT_LATEST + 1]
+            cards.filter(candidates)
+            .annotate(breaking_now=recent_breaking)
+            .order_by("-breaking_now", "-first_published_at", "-pk")[: FRONT_LATEST + 1]
         )
         attach_sections(latest, sections)
-        # The newest few of every section in one query, whatever the number of sections.
-        ranked = cards.child_of_any(sections).annotate(
-            section_path=Substr("path", 1, self.depth * self.steplen + self.steplen),
-            row=Window(
-                RowNumber(),
-                partition_by=[F("section_path")],
-                order_by=[F("first_published_at").desc(), F("pk").desc()],
-            ),
-        ).filter(row__lte=FRONT_PER_SECTION)
+        # The newest few of every section in one query, whatever the number of sections;
+        # each section's few come through the date index, so the archive's size does not count.
+        newest_by_section = Q(pk__in=[])
+        for section in sections:
+            newest_by_section |= Q(
+                pk__in=published.filter(ArticlePage.objects.child_of_q(section)).values("pk")[
+                    :FRONT_PER_SECTION
+                ]
+            )
+        ranked = (
+            cards.filter(newest_by_section)
+            .annotate(
+                section_path=Substr("path", 1, self.depth * self.steplen + self.steplen),
+                row=Window(
+                    RowNumber(),
+                    partition_by=[F("section_path")],
+                    order_by=[F("first_published_at").desc(), F("pk").desc()],
+                ),
+            )
+            .filter(row__lte=FRONT_PER_SECTION)
+        )
         grouped: dict[str, list] = {}
         for article in ranked:
             grouped.setdefault(article.section_path, []).append(article)
@@ -278,6 +301,10 @@ class ArticleNote(Orderable):
 class ArticlePageForm(WagtailAdminPageForm):
     """The article editor's form: the picture must have alt text before the story is saved."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].help_text = "The headline readers see on the article and its cards."
+
     def clean(self):
         cleaned_data = super().clean()
         image = cleaned_data.get("featured_image")
@@ -336,13 +363,13 @@ class ArticlePage(Page):
     content_panels = Page.content_panels + [
         FieldPanel("breaking"),  # newsroom (issue 8)
         FieldPanel("standfirst"),
-        InlinePanel("article_authors", label="Bylines", min_num=1),
+        InlinePanel("article_authors", heading="Bylines", label="Byline", min_num=1),
         MultiFieldPanel(
             [FieldPanel("featured_image"), FieldPanel("featured_image_caption")], "Picture"
         ),
         FieldPanel("body"),
         FieldPanel("tags"),
-        InlinePanel("notes", label="Corrections and updates", heading="Corrections and updates"),
+        InlinePanel("notes", label="Correction or update", heading="Corrections and updates"),
         # Related news (issue 5): picks and blocks, then the computed suggestions to act on.
         MultiFieldPanel(
             [
@@ -392,6 +419,7 @@ class ArticlePage(Page):
             return self.indexed_section_title or ""
         parent_path = self.path[: -self.steplen] if self.path else ""
         return Page.objects.filter(path=parent_path).values_list("title", flat=True).first() or ""
+
     # --- end search ---
 
     class Meta:
@@ -464,7 +492,9 @@ class ArticlePage(Page):
         )
         tags = list(self.tags.all()) if self.pk else []
         # Related news (issue 5): editor picks, then stored suggestions, in one query.
-        related = related_for_page(page=self, limit=RELATED_LIMIT, auto_also_read=self.also_read_auto)
+        related = related_for_page(
+            page=self, limit=RELATED_LIMIT, auto_also_read=self.also_read_auto
+        )
         also_read = related.also_read
         candidates = ArticlePage.objects.for_links()
         context.update(chrome_context(request, self, exclude_ids=[self.pk], candidates=candidates))

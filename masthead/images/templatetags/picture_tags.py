@@ -1,0 +1,73 @@
+"""``{% responsive_picture image "lead" alt="…" %}``: a picture in AVIF, WebP and its own format.
+
+Wagtail's ``{% picture %}`` tag leaves ``width`` and ``height`` off its ``<source>``s, lists two
+renditions of the same width twice when the original is smaller than the largest crop (an
+invalid ``srcset``), and needs the fallback's format spelt out; this tag does neither.
+"""
+
+from django import template
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from wagtail.images.shortcuts import get_rendition_or_not_found, get_renditions_or_not_found
+
+from masthead.images.renditions import MIME_TYPES, PICTURES, SOURCE_FORMATS, PictureRecipe
+
+register = template.Library()
+
+
+@register.simple_tag
+def responsive_picture(image, recipe: str, **attrs) -> SafeString:
+    """Return a ``<picture>`` of ``image`` drawn by a recipe named in ``PICTURES``.
+
+    Keyword arguments become attributes of the ``<img>`` (``alt``, ``loading``, ``class``…);
+    ``sizes`` replaces the recipe's. An empty ``image`` gives an empty string; an unknown
+    recipe raises ``KeyError``; a missing image file gives Wagtail's "not-found" picture.
+    Renditions come from the image's prefetched ones when the view loaded them, else from
+    one lookup, and are made (once, in one pass) only when they do not exist yet.
+    """
+    if not image:
+        return mark_safe("")
+    return picture_html(image, PICTURES[recipe], attrs)
+
+
+def picture_html(image, recipe: PictureRecipe, attrs: dict) -> SafeString:
+    """Return the ``<picture>`` element for ``image`` as ``recipe`` describes it."""
+    attrs = dict(attrs)
+    sizes = attrs.pop("sizes", None) or recipe.sizes
+    if image.is_svg():
+        # Wagtail drops format and crop operations for SVG: one vector file serves every size.
+        rendition = get_rendition_or_not_found(image, recipe.crops[-1])
+        return format_html("<picture>{}</picture>", rendition.img_tag(attrs))
+    renditions = get_renditions_or_not_found(image, recipe.specs)
+
+    def renditions_in(fmt):
+        return _by_width([renditions[recipe.spec(crop, fmt)] for crop in recipe.crops])
+
+    sources = []
+    for fmt in SOURCE_FORMATS:
+        found = renditions_in(fmt)
+        largest = found[-1]
+        source = {
+            "type": MIME_TYPES[fmt],
+            "srcset": _srcset(found),
+            "sizes": sizes,
+            "width": largest.width,
+            "height": largest.height,
+        }
+        sources.append((flatatt(source),))
+    fallback = renditions_in(None)
+    img = fallback[-1].img_tag({"srcset": _srcset(fallback), "sizes": sizes, **attrs})
+    return format_html("<picture>{}{}</picture>", format_html_join("", "<source{}>", sources), img)
+
+
+def _by_width(renditions: list) -> list:
+    """Return the renditions narrowest first, one per width (a small original gives duplicates)."""
+    by_width = {}
+    for rendition in renditions:
+        by_width.setdefault(rendition.width, rendition)
+    return [by_width[width] for width in sorted(by_width)]
+
+
+def _srcset(renditions: list) -> str:
+    return ", ".join(f"{rendition.url} {rendition.width}w" for rendition in renditions)
