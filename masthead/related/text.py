@@ -117,7 +117,8 @@ def text_features(
 
     ``words`` gets stemmed words; ``names`` gets names of two words or more
     (a one-word name is a word, and its key goes into ``proper``); ``labels``
-    maps keys to the form readers should see. Returns how many words were counted
+    maps keys to the form readers should see where it is not the key itself (a
+    capitalised word, a name). Returns how many words were counted
     (the text's length for length normalisation).
     """
     if not text:
@@ -140,30 +141,34 @@ def text_features(
     # between two words ends a name ("Malibu, Calif." is two names).
     starts = {0}
     breaks = {0}
+    previous_end = matches[0].end()
     for i in range(1, len(matches)):
-        gap = text[matches[i - 1].end() : matches[i].start()]
+        match = matches[i]
+        gap = text[previous_end : match.start()]
+        previous_end = match.end()
+        if gap == " ":  # by far the most common gap: nothing to record
+            continue
         if gap.strip():
             breaks.add(i)
-            if SENTENCE_END_RE.search(gap) or "\n" in gap:
+            if "\n" in gap or SENTENCE_END_RE.search(gap):
                 starts.add(i)
         elif "\n" in gap:
             breaks.add(i)
             starts.add(i)
     mid_caps = set()
     if not no_case:
-        mid_caps = {lowered[i] for i, t in enumerate(tokens) if i not in starts and t[0].isupper()}
+        mid_caps = {lowered[i] for i, t in enumerate(tokens) if t[0].isupper() and i not in starts}
+    stopwords = STOPWORDS
     for low, token in zip(lowered, tokens, strict=True):
-        if len(low) < MIN_WORD_LENGTH or low in STOPWORDS:
+        if len(low) < MIN_WORD_LENGTH or low in stopwords:
             continue
         key = stem(low)
-        if key in STOPWORDS:
+        if key in stopwords:
             continue
         words[key] += weight
         counted += 1
         if low in mid_caps:
             labels[key] = _possessive(token)
-        else:
-            labels.setdefault(key, key)
     if no_case:
         return counted
     run: list[int] = []

@@ -26,8 +26,11 @@ scheduled), near-duplicates (cosine at least ``DUPLICATE_COSINE`` or the same
 headline), and anything scoring under ``MIN_SCORE``.
 """
 
+import heapq
 import json
 import math
+import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -70,7 +73,8 @@ MAX_DF_SHARE = 0.05  # features in more than 5% of pages say little and cost muc
 MIN_DOCS_FOR_DF_CAP = 1000  # below this, document frequencies are too noisy to cap by
 MAX_KEYS = 12  # a page's strongest features, through which it finds its candidates
 KEY_MAX_DF_SHARE = 0.005  # a key is a feature of at most 0.5% of pages…
-KEY_MIN_DF_CAP = 50  # …or of 50, on a small site
+KEY_MIN_DF_CAP = 50  # …or of 50, on a small site…
+KEY_MAX_DF = 100  # …and never of more than 100: a term in more stories names a beat, not a story
 DUPLICATE_COSINE = 0.85  # the same story filed twice shares nearly all its salient terms
 MIN_SCORE = 0.02  # below this a "related" story is noise; the region may then be shorter
 SECTION_BOOST = 1.1  # the same section breaks ties between equally similar stories
@@ -80,6 +84,11 @@ STATS_GROWTH = 0.25  # refresh statistics when the site has grown by a quarter
 AUTO_REFRESH_MAX = 2000  # above this, a refresh (a full rebuild) is left to the command
 BATCH = 1000  # pages read per query during a rebuild
 REASON_TERMS = 3  # evidence words a reason names
+NEAR_DAYS = 30.0  # a rebuild scores these first, to learn how far back a story can still rank
+PARALLEL_MIN = 5000  # a rebuild of fewer pages runs in this process; forking costs more
+
+# What forked rebuild workers read: set before the pool forks, so it is inherited, not pickled.
+_FORKED: dict = {}
 
 
 @dataclass
@@ -152,7 +161,8 @@ class TermsBackend(BaseRelatedBackend):
             counts["w:" + key] = tf * PROPER_BOOST if key in proper else tf
         for key, tf in names.items():
             counts["e:" + key] = tf
-        out_labels = {"w:" + k: v for k, v in labels.items() if "w:" + k in counts}
+        # A word's label is kept only where it differs from the key (a capitalised name).
+        out_labels = {"w:" + k: v for k, v in labels.items() if v != k and "w:" + k in counts}
         out_labels.update({"e:" + k: labels[k] for k in names})
         for tag in tags:
             key = "t:" + tag.lower()
@@ -175,6 +185,11 @@ class TermsBackend(BaseRelatedBackend):
 
     def _read(self, ids: Iterable[int] | None = None, progress: Progress | None = None):
         """Yield a Doc for every live page of the indexed models (or those of ``ids``)."""
+        for row in self._read_rows(ids, progress):
+            yield self._make_doc(*row)
+
+    def _read_rows(self, ids: Iterable[int] | None = None, progress: Progress | None = None):
+        """Yield ``_make_doc``'s arguments for every live page of the indexed models (or ``ids``)."""
         wanted = list(ids) if ids is not None else None
         for model in self.page_models():
             fields = self._text_fields(model)
@@ -215,7 +230,7 @@ class TermsBackend(BaseRelatedBackend):
                 )
                 for pk, path, published, *values in rows:
                     tags, authors = extra[pk] if pk in extra else ([], [])
-                    yield self._make_doc(pk, path, published, values, fields, tags, authors)
+                    yield (pk, path, published, values, fields, tags, authors)
                 if progress:
                     progress(len(chunk))
 
@@ -267,7 +282,7 @@ class TermsBackend(BaseRelatedBackend):
         weights.sort(key=lambda kw: (-kw[1], kw[0]))
         doc.weights = weights[:MAX_FEATURES]
         doc.norm = math.sqrt(sum(w * w for _, w in doc.weights))
-        key_cap = max(KEY_MIN_DF_CAP, KEY_MAX_DF_SHARE * total)
+        key_cap = min(max(KEY_MIN_DF_CAP, KEY_MAX_DF_SHARE * total), KEY_MAX_DF)
         eligible = [key for key, _ in doc.weights if df.get(key, 1) <= key_cap]
         doc.keys = set(eligible[:MAX_KEYS])
 
@@ -440,8 +455,31 @@ class TermsBackend(BaseRelatedBackend):
         held.discard(page_id)
         return held
 
-    def _add(self, doc: Doc) -> None:
-        """Index a weighed document, store its list and enter it into the lists it now beats."""
+    @staticmethod
+    def _lists_of(owners: Iterable[int]) -> dict[int, list[tuple[float, int]]]:
+        """Return owner → its stored suggestions [(score, target)] for each of ``owners``."""
+        lists: dict[int, list[tuple[float, int]]] = {owner: [] for owner in owners}
+        owners = sorted(lists)
+        for start in range(0, len(owners), 500):
+            for owner, target, score in (
+                RelatedLink.objects.computed()
+                .filter(computed_for_id__in=owners[start : start + 500])
+                .values_list("computed_for_id", "target_id", "score")
+            ):
+                lists[owner].append((score, target))
+        return lists
+
+    def _add(self, doc: Doc, held: dict[int, list[tuple[float, int]]] | None = None) -> set[int]:
+        """Index a weighed document, store its list and enter it into the lists it now beats.
+
+        ``held`` maps the pages whose lists held this page before an edit to what is
+        left of those lists. The page goes straight back into a list when it still
+        ranks above the list's weakest remaining story, or when the list was not
+        full (it held every story that qualifies). Returns the pages whose lists
+        must be recomputed: they were full and the page fell out of them.
+        """
+        held = held or {}
+        refill = set()
         keys = [key for key, _ in doc.weights]
         terms = self._term_rows(keys)
         missing = [key for key in keys if key not in terms]
@@ -474,9 +512,23 @@ class TermsBackend(BaseRelatedBackend):
         self._store_ranked(doc.page_id, ranked)
         # Enter the lists this page now beats (scores are symmetric).
         entering = []
+        for owner, items in held.items():
+            hit = scored.get(owner)
+            was_full = len(items) >= KEEP - 1
+            if hit is not None and (
+                not was_full or (hit[0], -doc.page_id) > min((s, -t) for s, t in items)
+            ):
+                continue  # back in the list, through the loop below
+            scored.pop(owner, None)
+            if was_full:
+                refill.add(owner)
         for target, (score, entry) in scored.items():
             floor, floor_target = entry[5], entry[6]
-            if floor_target == 0 or (score, -doc.page_id) > (floor, -floor_target):
+            if (
+                target in held
+                or floor_target == 0
+                or (score, -doc.page_id) > (floor, -floor_target)
+            ):
                 shared = [(product, labels.get(term, "")) for term, product in entry[7]]
                 reason = self._reason(shared, entry[2] == doc.group_key, doc.day - entry[1])
                 entering.append(
@@ -489,7 +541,7 @@ class TermsBackend(BaseRelatedBackend):
                     )
                 )
         if not entering:
-            return
+            return refill
         RelatedLink.objects.bulk_create(entering)
         owners = [link.computed_for_id for link in entering]
         lists: dict[int, list] = defaultdict(list)
@@ -512,6 +564,7 @@ class TermsBackend(BaseRelatedBackend):
             fast_delete(RelatedLink.objects.filter(pk__in=drop))
         if floors:
             RelatedDocument.objects.bulk_update(floors, ["floor", "floor_target"])
+        return refill
 
     # --- Interface ---------------------------------------------------------------------------
 
@@ -532,8 +585,8 @@ class TermsBackend(BaseRelatedBackend):
             if self._unchanged(doc):
                 return
             held = self._forget(page_id)
-            self._add(doc)
-            self._refill(sorted(held))
+            refill = self._add(doc, self._lists_of(held))
+            self._refill(sorted(refill))
         self._maybe_refresh()
 
     @staticmethod
@@ -556,8 +609,9 @@ class TermsBackend(BaseRelatedBackend):
 
     def remove_page(self, page_id: int) -> None:
         with transaction.atomic():
-            held = self._forget(page_id)
-            self._refill(sorted(held))
+            held = self._lists_of(self._forget(page_id))
+            # A list that was not full held every story that qualifies: it stays right.
+            self._refill(sorted(owner for owner, items in held.items() if len(items) >= KEEP - 1))
 
     def _maybe_refresh(self) -> None:
         limit = int(self.options.get("AUTO_REFRESH_MAX", AUTO_REFRESH_MAX))
@@ -596,7 +650,14 @@ class TermsBackend(BaseRelatedBackend):
         2 × pages in all. With ``refresh_stats`` False the frozen statistics are
         kept, which gives exactly the lists incremental updates give.
         """
-        docs = list(self._read(progress=progress))
+        # Read in this thread (the pool's feeder thread would open another connection).
+        rows = list(self._read_rows(progress=progress))
+        workers = self._workers(len(rows))
+        if workers > 1:
+            docs = self._parallel(_make_docs_chunk, _chunks(rows, BATCH), workers, backend=self)
+            docs = [doc for chunk in docs for doc in chunk]
+        else:
+            docs = [self._make_doc(*row) for row in rows]
         with transaction.atomic():
             if refresh_stats:
                 df: dict[str, int] = defaultdict(int)
@@ -678,6 +739,7 @@ class TermsBackend(BaseRelatedBackend):
         for doc in docs:
             doc.features = sorted((terms[key][0], weight) for key, weight in doc.weights)
             doc.vector = dict(doc.features)
+            doc.terms = frozenset(doc.vector)
             doc.key_ids = {terms[key][0] for key in doc.keys}
             doc.term_labels = {terms[key][0]: key[:2] + terms[key][2] for key, _ in doc.weights}
             postings.extend((t, doc.page_id, w, t in doc.key_ids) for t, w in doc.features)
@@ -696,6 +758,28 @@ class TermsBackend(BaseRelatedBackend):
             if connection.vendor == "postgresql":
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
+    def _workers(self, pages: int) -> int:
+        """Return how many processes a rebuild of ``pages`` pages uses (OPTIONS["WORKERS"], 0 = all cores)."""
+        wanted = int(self.options.get("WORKERS", 0)) or os.cpu_count() or 1
+        if pages < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+            return 1
+        return max(1, wanted)
+
+    @staticmethod
+    def _parallel(function, tasks, workers: int, **shared) -> list:
+        """Return ``[function(task) for task in tasks]`` computed by ``workers`` forked processes.
+
+        ``shared`` is inherited by the workers (read it from ``_FORKED``) instead of
+        being pickled with every task. The workers compute only: they never touch
+        the database connection they inherit.
+        """
+        _FORKED.update(shared)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                return list(pool.imap(function, tasks))
+        finally:
+            _FORKED.clear()
+
     def _rank_all(self, docs: list[Doc], progress: Progress | None) -> None:
         """Rank every document against the in-memory index and store lists and floors."""
         by_key: dict[int, list[int]] = defaultdict(list)
@@ -705,9 +789,33 @@ class TermsBackend(BaseRelatedBackend):
                 by_key[term].append(i)
             for term in doc.vector:
                 by_term[term].append(i)
+        ranges = [(start, min(start + BATCH, len(docs))) for start in range(0, len(docs), BATCH)]
+        workers = self._workers(len(docs))
+        if workers > 1:
+            parts = self._parallel(
+                _rank_range_forked,
+                ranges,
+                workers,
+                backend=self,
+                docs=docs,
+                by_key=by_key,
+                by_term=by_term,
+            )
+        else:
+            parts = [self._rank_range(docs, by_key, by_term, start, stop) for start, stop in ranges]
         links, floors = [], []
-        score_pair = self._score
-        for i, doc in enumerate(docs):
+        for (start, stop), (part_links, part_floors) in zip(ranges, parts, strict=True):
+            links.extend(part_links)
+            floors.extend(part_floors)
+            if progress:
+                progress(stop - start)
+        self._store_all(links, floors)
+
+    def _rank_range(self, docs: list[Doc], by_key, by_term, start: int, stop: int):
+        """Return (link rows, floor rows) for ``docs[start:stop]`` ranked against all ``docs``."""
+        links, floors = [], []
+        for i in range(start, stop):
+            doc = docs[i]
             # The pages holding one of this page's keys, or holding one of its
             # features as their key: the same rule as ``_candidates``.
             candidates = set()
@@ -717,31 +825,19 @@ class TermsBackend(BaseRelatedBackend):
                 if term in by_key:
                     candidates.update(by_key[term])
             candidates.discard(i)
-            vector, day, group, title, norm = (
-                doc.vector,
-                doc.day,
-                doc.group_key,
-                doc.title_key,
-                doc.norm,
-            )
-            scored = []
+            # The stories of the same weeks first; then an older story is scored only if
+            # even a near-duplicate that far apart (the best any story could score) would
+            # beat the tenth kept one. Exact: the lists are the unpruned ones.
+            day, near, far = doc.day, [], []
             for j in candidates:
-                other = docs[j]
-                theirs = other.vector
-                dot = 0.0
-                for term in sorted(vector.keys() & theirs.keys()):
-                    dot += vector[term] * theirs[term]
-                score = score_pair(
-                    dot,
-                    norm,
-                    other.norm,
-                    day,
-                    other.day,
-                    other.group_key == group,
-                    bool(title) and other.title_key == title,
-                )
-                if score is not None:
-                    scored.append((score, j))
+                (near if abs(docs[j].day - day) <= NEAR_DAYS else far).append(j)
+            scored, best = [], []
+            self._score_into(doc, near, docs, scored, best)
+            if len(best) >= KEEP:
+                horizon = _horizon(best[0])
+                far = [j for j in far if abs(docs[j].day - day) <= horizon]
+            self._score_into(doc, far, docs, scored, best)
+            group = doc.group_key
             top = sorted(scored, key=lambda sj: (-sj[0], docs[sj[1]].page_id))[:KEEP]
             for rank, (score, j) in enumerate(top):
                 other = docs[j]
@@ -757,10 +853,38 @@ class TermsBackend(BaseRelatedBackend):
                 )
             if len(top) >= KEEP:
                 floors.append((top[-1][0], docs[top[-1][1]].page_id, doc.page_id))
-            if progress and (i + 1) % BATCH == 0:
-                progress(BATCH)
-        if progress and len(docs) % BATCH:
-            progress(len(docs) % BATCH)
+        return links, floors
+
+    def _score_into(self, doc: Doc, candidates, docs: list[Doc], scored: list, best: list) -> None:
+        """Append (score, index) of each qualifying candidate to ``scored``; keep the KEEP best
+        scores in the min-heap ``best``."""
+        terms, vector, day = doc.terms, doc.vector, doc.day
+        group, title, norm = doc.group_key, doc.title_key, doc.norm
+        score_pair = self._score
+        for j in candidates:
+            other = docs[j]
+            theirs = other.vector
+            dot = 0.0
+            for term in sorted(terms & other.terms):
+                dot += vector[term] * theirs[term]
+            score = score_pair(
+                dot,
+                norm,
+                other.norm,
+                day,
+                other.day,
+                other.group_key == group,
+                bool(title) and other.title_key == title,
+            )
+            if score is not None:
+                scored.append((score, j))
+                if len(best) < KEEP:
+                    heapq.heappush(best, score)
+                elif score > best[0]:
+                    heapq.heapreplace(best, score)
+
+    def _store_all(self, links: list[tuple], floors: list[tuple]) -> None:
+        """Insert the ranked link rows and set every document's floor."""
         self._insert(
             RelatedLink,
             [
@@ -818,3 +942,42 @@ class TermsBackend(BaseRelatedBackend):
             "postings": RelatedPosting.objects.count(),
             "suggestions": RelatedLink.objects.computed().aggregate(n=Count("pk"))["n"],
         }
+
+
+def _chunks(items: Iterable, size: int):
+    """Yield lists of ``size`` items (the last may be shorter)."""
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _make_docs_chunk(rows: list[tuple]) -> list[Doc]:
+    """A rebuild worker's task: the Docs of ``rows`` (see ``TermsBackend._read_rows``)."""
+    backend = _FORKED["backend"]
+    return [backend._make_doc(*row) for row in rows]
+
+
+def _rank_range_forked(bounds: tuple[int, int]):
+    """A rebuild worker's task: the ranked rows of the documents in ``bounds``."""
+    shared = _FORKED
+    return shared["backend"]._rank_range(
+        shared["docs"], shared["by_key"], shared["by_term"], *bounds
+    )
+
+
+def _horizon(floor: float) -> float:
+    """Return the gap in days beyond which no story can score ``floor`` (see ``_score``).
+
+    The best score at ``days`` apart is a near-duplicate's in the same section,
+    DUPLICATE_COSINE × SECTION_BOOST × (1 + days / DECAY_DAYS) ** -DECAY_POWER;
+    solved for days, with a margin so rounding never prunes a story that could rank.
+    """
+    if floor <= 0:
+        return math.inf
+    ratio = DUPLICATE_COSINE * SECTION_BOOST / floor
+    return DECAY_DAYS * (ratio ** (1 / DECAY_POWER) - 1) * (1 + 1e-6) + 1e-6

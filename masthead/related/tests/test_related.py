@@ -312,6 +312,44 @@ def test_incremental_updates_equal_a_full_rebuild(
 
 
 @pytest.mark.django_db
+def test_edits_and_unpublishes_of_full_lists_equal_a_full_rebuild(
+    db, news, settings, django_capture_on_commit_callbacks
+):
+    """Lists are full (more same-story pages than KEEP): an edit that makes a page weaker
+    drops it from lists (they are refilled), one that makes it stronger keeps or enters it."""
+    settings.MASTHEAD_RELATED = {
+        "BACKEND": "masthead.related.backends.terms.TermsBackend",
+        "OPTIONS": {"MODELS": ["news.ArticlePage"], "AUTO_REFRESH_MAX": 0},
+    }
+    city = news.section("City")
+    facts = [
+        "Councillors debated the Wend Bridge repair budget at Northbridge Town Hall",
+        "Engineer Dana Whitcombe said the bridge cables were corroded",
+        "Treasurer Colin Avery warned the repair would delay the Harbour Library",
+        "Residents of Old Mill Square asked for a ferry while the bridge is shut",
+        "Wend Valley hauliers fear a long detour through Brampton",
+    ]
+    pages = []
+    for i in range(KEEP + 6):
+        text = ". ".join(facts[j % len(facts)] for j in range(i % 3, i % 3 + 2 + i % 4))
+        pages.append(_publish(news, city, f"Wend Bridge repairs, day {i}", text, days_ago=i * 0.7))
+    services.related_rebuild(refresh_stats=True)
+    assert max(len(items) for items in snapshot().values()) == KEEP, "lists should be full"
+    with django_capture_on_commit_callbacks(execute=True):
+        weaker = pages[2]
+        weaker.body = [("paragraph", "<p>Brampton hauliers met on Tuesday.</p>")]
+        weaker.save_revision().publish()
+        stronger = pages[-1]
+        stronger.body = [("paragraph", "<p>" + ". ".join(facts) + ".</p>")]
+        stronger.save_revision().publish()
+        pages[5].unpublish()
+        pages[8].unpublish()
+    incremental = snapshot()
+    services.related_rebuild(refresh_stats=False)
+    assert snapshot() == incremental
+
+
+@pytest.mark.django_db
 def test_full_lists_keep_their_best(db, news):
     city = news.section("City")
     text = "Councillors at Northbridge Town Hall debated the Wend Bridge repair budget again."
