@@ -776,7 +776,10 @@ class TermsBackend(BaseRelatedBackend):
         _FORKED.update(shared)
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                return list(pool.imap(function, tasks))
+                results = list(pool.imap(function, tasks))
+                pool.close()
+                pool.join()
+                return results
         finally:
             _FORKED.clear()
 
