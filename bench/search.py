@@ -384,6 +384,7 @@ def run_one(db: str, articles: int, reuse: bool = False) -> dict:
     from masthead.search.selectors import search_backend, search_page, search_suggest
 
     result = {"db": db, "vendor": connection.vendor, "articles": articles}
+    result["load_before"] = [round(x, 2) for x in os.getloadavg()]
     t = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
     result["migrate_s"] = round(time.perf_counter() - t, 1)
@@ -457,6 +458,7 @@ def run_one(db: str, articles: int, reuse: bool = False) -> dict:
     result["top3_rate"] = round(hits / len(cases), 3) if cases else 0.0
     result["relevance_misses"] = misses
     result["vocabulary_words"] = Word.objects.count()
+    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 
@@ -499,6 +501,10 @@ def child(db: str, articles: int, pg_url: str, reuse: bool = False) -> dict:
 def report(r: dict) -> None:
     ok = lambda good: "ok " if good else "MISS"  # noqa: E731
     print(f"\n== {r['db']} ({r['vendor']}), {r['loaded']:,} articles")
+    print(
+        f"  load average (1, 5, 15 min) {r['load_before']} at start, {r['load_after']} at end"
+        f"  ({os.cpu_count()} cores; figures are wall-clock, shared machine)"
+    )
     print(f"  bench-only bulk load       {r['load_s']} s   (migrate {r['migrate_s']} s)")
     if r.get("reused"):
         print("  index build                not measured (--reuse: previous run's index)")

@@ -1,5 +1,6 @@
 """Snippets with the reader's words marked: the text is escaped first, then highlighted."""
 
+import functools
 import re
 
 from django.utils.html import escape
@@ -39,13 +40,21 @@ def highlight(text: str, words, *, prefix: str = "") -> SafeString:
     """
     if not text:
         return mark_safe("")
-    matches = _matcher(words, prefix)
+    folded = fold(text)
+    if len(folded) == len(text):
+        # One regular expression over the folded text (positions unchanged).
+        finder = _finder(tuple(sorted({w for w in words if w})), prefix)
+        if finder is None:
+            return escape(text)
+        spans = [m.span() for m in finder.finditer(folded)]
+    else:
+        matches = _matcher(words, prefix)
+        spans = [m.span() for m in _TOKEN.finditer(text) if matches(fold(m.group()))]
     out, last = [], 0
-    for m in _TOKEN.finditer(text):
-        if matches(fold(m.group())):
-            out.append(escape(text[last : m.start()]))
-            out.append(f"<mark>{escape(m.group())}</mark>")
-            last = m.end()
+    for start, end in spans:
+        out.append(escape(text[last:start]))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        last = end
     out.append(escape(text[last:]))
     return mark_safe("".join(out))  # noqa: S308 (every piece was escaped above)
 
@@ -60,7 +69,7 @@ def snippet(texts, words, *, length: int = SNIPPET_LENGTH) -> SafeString:
     texts = [t for t in texts if t and t.strip()]
     if not texts:
         return mark_safe("")
-    finder = _finder(words)
+    finder = _finder(tuple(sorted({w for w in words if w})))
     if finder is not None:
         for text in texts:
             folded = fold(text)
@@ -77,15 +86,18 @@ def snippet(texts, words, *, length: int = SNIPPET_LENGTH) -> SafeString:
     return highlight(_window(texts[0], 0, length), words)
 
 
-def _finder(words):
+@functools.lru_cache(maxsize=256)
+def _finder(words: tuple[str, ...], prefix: str = ""):
     """Return a regex finding any of the folded words as a whole token (or with a short suffix)."""
     words = sorted({w for w in words if w}, key=len, reverse=True)
-    if not words:
-        return None
-    alternatives = "|".join(
+    alternatives = [
         re.escape(w) + (rf"[^\W_]{{0,{MAX_SUFFIX}}}" if len(w) >= MIN_STEM else "") for w in words
-    )
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
+    ]
+    if prefix:
+        alternatives.append(re.escape(prefix) + r"[^\W_]*")
+    if not alternatives:
+        return None
+    return re.compile(rf"(?<![^\W_])(?:{'|'.join(alternatives)})(?![^\W_])")
 
 
 def _window(text: str, at: int, length: int) -> str:

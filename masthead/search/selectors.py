@@ -20,7 +20,7 @@ from wagtail.models import Page
 from masthead.core import conf
 from masthead.images.renditions import CARD, CARD_SMALL
 from masthead.search import conf as _search_conf  # noqa: F401  (declares the settings)
-from masthead.search.backends.base import MastheadSearchMixin
+from masthead.search.backends.base import COUNT_LIMIT, MastheadSearchMixin
 from masthead.search.highlight import highlight, snippet
 from masthead.search.query import ReaderQuery, parse
 from masthead.search.vocabulary import fold
@@ -123,6 +123,40 @@ class SearchOutcome:
     latest: list[Page] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     sections: list[Page] = field(default_factory=list)
+    count_more: bool = False  # more than ``count`` results; counting stopped at COUNT_LIMIT
+
+    @property
+    def count_text(self) -> str:
+        """Return "1 story", "25 stories" or "1,000+ stories"."""
+        plus = "+" if self.count_more else ""
+        noun = "story" if self.count == 1 and not plus else "stories"
+        return f"{self.count:,}{plus} {noun}"
+
+
+class CappedResults:
+    """Search results for a Paginator whose count stops at ``limit`` (a count is a scan).
+
+    ``more`` says whether there were more; pages past the limit are not offered.
+    """
+
+    def __init__(self, results, limit: int):
+        self.results, self.limit = results, limit
+        self.more = False
+        self._count = None
+
+    def count(self) -> int:
+        if self._count is None:
+            at_most = getattr(self.results, "count_at_most", None)
+            found = at_most(self.limit + 1) if at_most else self.results.count()
+            self.more = found > self.limit
+            self._count = min(found, self.limit)
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        return self.results[key]
 
 
 def site_sections(root: Page | None) -> list[Page]:
@@ -137,10 +171,14 @@ def site_sections(root: Page | None) -> list[Page]:
     return list(root.get_children().live().public().order_by("path"))
 
 
-def parent_pages(pages) -> dict:
-    """Return path → parent page for the given pages (one query on the path index)."""
+def parent_pages(pages, known=()) -> dict:
+    """Return path → parent page for the given pages (``known`` pages first, then one query)."""
     paths = {page.path[: -page.steplen] for page in pages}
-    return {p.path: p for p in Page.objects.filter(path__in=paths)} if paths else {}
+    found = {p.path: p for p in known if p.path in paths}
+    missing = paths - set(found)
+    if missing:
+        found.update((p.path, p) for p in Page.objects.filter(path__in=missing))
+    return found
 
 
 def filtered_queryset(*, root: Page | None, filters: SearchFilters, sections: list[Page]):
@@ -233,10 +271,12 @@ def search_page(
             )
         else:
             results = backend.search(search_query, shown)
-        paginated = Paginator(results, per_page).get_page(page_number)
+        capped = CappedResults(results, COUNT_LIMIT)
+        paginated = Paginator(capped, per_page).get_page(page_number)
         outcome.page = paginated
         outcome.count = paginated.paginator.count
-        outcome.hits = _hits(list(paginated.object_list), query, backend)
+        outcome.count_more = capped.more
+        outcome.hits = _hits(list(paginated.object_list), query, backend, sections)
         outcome.did_you_mean = _did_you_mean(query, queryset, backend)
     if not outcome.count:
         outcome.latest = list(
@@ -249,7 +289,7 @@ def _section_for(page: Page, by_path: dict) -> Page | None:
     return by_path.get(page.path[: -page.steplen])
 
 
-def _hits(pages: list[Page], query: ReaderQuery, backend) -> list[Hit]:
+def _hits(pages: list[Page], query: ReaderQuery, backend, sections=()) -> list[Hit]:
     """Return the pages as hits: headline and snippet highlighted, section attached."""
     words = list(query.words)
     if isinstance(backend, MastheadSearchMixin) and pages:
@@ -258,7 +298,7 @@ def _hits(pages: list[Page], query: ReaderQuery, backend) -> list[Hit]:
         texts = backend.entry_texts(type(pages[0]), [p.pk for p in pages])
     else:
         texts = {}
-    by_path = parent_pages(pages)
+    by_path = parent_pages(pages, sections)
     return [
         Hit(
             page=page,
@@ -280,12 +320,11 @@ def _did_you_mean(query: ReaderQuery, queryset, backend) -> str:
     corrected = query.replace_words({word: options[0][0] for word, options in fixes.items()})
     corrected_query = parse(corrected).to_search_query(fuzzy=False)
     # Only offer words that find live stories: the vocabulary also knows drafts.
-    found = (
-        backend.search(corrected_query, queryset, order_by_relevance=False)
-        if corrected_query
-        else []
-    )
-    if not found[:1]:
+    if corrected_query is None:
+        return ""
+    found = backend.search(corrected_query, queryset, order_by_relevance=False)
+    at_most = getattr(found, "count_at_most", None)
+    if not (at_most(1) if at_most else found[:1]):
         return ""
     return corrected
 
@@ -320,8 +359,9 @@ def search_suggest(
         # A typo in the last word: no prefix matches, so look for the word it stands for.
         parts[-1] = Fuzzy(last)
         results = list(backend.search(And(parts) if len(parts) > 1 else parts[0], queryset)[:limit])
-    by_path = parent_pages(results)
-    return [_suggestion(page, by_path) for page in results]
+    paths = {page.path[: -page.steplen] for page in results}
+    titles = dict(Page.objects.filter(path__in=paths).values_list("path", "title")) if paths else {}
+    return [_suggestion(page, titles) for page in results]
 
 
 def _with_thumbnails(queryset):
@@ -337,8 +377,8 @@ def _with_thumbnails(queryset):
     return queryset
 
 
-def _suggestion(page: Page, by_path: dict) -> dict:
-    section = _section_for(page, by_path)
+def _suggestion(page: Page, section_titles: dict) -> dict:
+    section = section_titles.get(page.path[: -page.steplen], "")
     published = page.first_published_at
     image = (
         getattr(page, "featured_image", None) if getattr(page, "featured_image_id", None) else None
@@ -355,7 +395,7 @@ def _suggestion(page: Page, by_path: dict) -> dict:
     return {
         "headline": page.title,
         "url": page.url,
-        "section": section.title if section else "",
+        "section": section,
         "published": timezone.localtime(published).isoformat() if published else None,
         "thumbnail": thumbnail,
     }

@@ -6,6 +6,8 @@ from django.db import transaction
 from modelsearch.backends import get_search_backend
 from modelsearch.index import get_indexed_models, insert_or_update_object, remove_object
 
+from masthead.search.backends.indexing import MastheadIndexMixin
+
 REBUILD_CHUNK = 500  # objects read, indexed and written per step; bounds memory, not speed
 
 
@@ -40,7 +42,8 @@ def index_rebuild(
             for model in index_models:
                 index.add_model(model)
                 label = f"{model._meta.app_label}.{model.__name__}"
-                for chunk in _chunks(model.get_indexed_objects(), chunk_size):
+                batched = isinstance(index, MastheadIndexMixin)
+                for chunk in _chunks(model.get_indexed_objects(), chunk_size, batched):
                     index.add_items(model, chunk)
                     done += len(chunk)
                     if progress:
@@ -49,10 +52,21 @@ def index_rebuild(
     return done
 
 
-def _chunks(queryset, size: int):
-    """Yield lists of up to ``size`` objects in primary-key order, reading by key, not by offset."""
+def _chunks(queryset, size: int, batched: bool = False):
+    """Yield lists of up to ``size`` objects in primary-key order, reading by key, not by offset.
+
+    With ``batched``, prefetches of one-to-many relations the search fields
+    follow are dropped: Masthead's index reads those itself, one query per batch
+    (``backends.indexing.load_related``), without a queryset per object.
+    """
     last = None
     queryset = queryset.order_by("pk")
+    lookups = getattr(queryset, "_prefetch_related_lookups", ())
+    if lookups and batched:
+        handled = _batched_relations(queryset.model)
+        kept = [lookup for lookup in lookups if _lookup_root(lookup) not in handled]
+        if len(kept) != len(lookups):
+            queryset = queryset.prefetch_related(None).prefetch_related(*kept)
     while True:
         page = queryset if last is None else queryset.filter(pk__gt=last)
         items = list(page[:size])
@@ -60,6 +74,28 @@ def _chunks(queryset, size: int):
             return
         yield items
         last = items[-1].pk
+
+
+def _lookup_root(lookup) -> str:
+    path = lookup if isinstance(lookup, str) else lookup.prefetch_through
+    return path.split("__", 1)[0]
+
+
+def _batched_relations(model) -> set[str]:
+    """Return the names of the RelatedFields that Masthead's index loads per batch itself."""
+    from django.db.models import ManyToOneRel, OneToOneRel
+    from modelsearch.index import RelatedFields
+
+    names = set()
+    for field in model.get_search_fields():
+        if isinstance(field, RelatedFields):
+            try:
+                rel = model._meta.get_field(field.field_name)
+            except Exception:  # noqa: BLE001 (a property or a typo: not batched)
+                continue
+            if isinstance(rel, ManyToOneRel) and not isinstance(rel, OneToOneRel):
+                names.add(field.field_name)
+    return names
 
 
 def index_page(*, page_id: int) -> None:

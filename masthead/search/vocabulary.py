@@ -13,6 +13,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+try:
+    from rapidfuzz.distance import OSA
+except ImportError:  # pragma: no cover (a dependency; the pure-Python distance below still works)
+    OSA = None
+
 MIN_WORD_LENGTH = 3  # shorter words are too ambiguous to correct ("an", "of")
 MAX_WORD_LENGTH = 30  # longer tokens are URLs or junk, not words a reader types
 MIN_FUZZY_LENGTH = 4  # "teh" → "the" is better left alone than guessed
@@ -43,11 +48,9 @@ def words(text: str) -> list[str]:
 
 def document_words(texts: Iterable[str]) -> set[str]:
     """Return the distinct vocabulary words of one document's texts."""
-    found: set[str] = set()
-    for text in texts:
-        if text:
-            found.update(words(text))
-    return found
+    # One pass over the joined text, deduplicated before the length and digit checks.
+    found = set(_WORD_RE.findall(fold(" ".join(text for text in texts if text))))
+    return {w for w in found if MIN_WORD_LENGTH <= len(w) <= MAX_WORD_LENGTH and not w.isdigit()}
 
 
 def count_documents(documents: Iterable[Iterable[str]]) -> Counter:
@@ -73,6 +76,8 @@ def edit_distance(a: str, b: str, limit: int) -> int:
         return limit + 1
     if a == b:
         return 0
+    if OSA is not None:
+        return OSA.distance(a, b, score_cutoff=limit)  # the same distance, in C
     previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):

@@ -91,21 +91,9 @@ def test_front_article_section_tag_author_and_404_pages_are_valid_html(pages):
     assert errors == {}, json.dumps(errors, indent=2, ensure_ascii=False)
 
 
-# Known, reported to the search rewrite: search/results.html writes <time datetime> with
-# ``|date:'c'``, whose microseconds HTML does not allow. Only that error is tolerated (xfail).
-KNOWN_SEARCH_TEMPLATE_ERROR = "A fraction of a second must be one, two, or three digits."
-
-
 def test_search_pages_are_valid_html(pages):
     errors = vnu([pages[name] for name in SEARCH_PAGES])
-    unexpected = {
-        name: [m for m in messages if KNOWN_SEARCH_TEMPLATE_ERROR not in m]
-        for name, messages in errors.items()
-    }
-    unexpected = {name: messages for name, messages in unexpected.items() if messages}
-    assert unexpected == {}, json.dumps(unexpected, indent=2, ensure_ascii=False)
-    if errors:
-        pytest.xfail("search/results.html: |date:'c' puts microseconds in <time datetime>")
+    assert errors == {}, json.dumps(errors, indent=2, ensure_ascii=False)
 
 
 def test_the_checker_reports_invalid_html(tmp_path):

@@ -22,6 +22,10 @@ DEFAULT_BODY_WEIGHT = 1.0
 DEFAULT_PHRASE_BONUS = 3.0  # the reader's exact words, in order, in the headline
 LEAD_BOOST = 1.0  # SearchFields boosted above this count as lead text, not body
 WORD_BATCH = 900  # parameters per statement stay under SQLite's limit of 999
+RECENCY_FIELD = "first_published_at"  # the date the recency boost reads, when the model has it
+COUNT_LIMIT = (
+    500  # results counted exactly; past it the page says "500+" (a count reads each match)
+)
 
 
 class MastheadSearchMixin:
@@ -31,6 +35,7 @@ class MastheadSearchMixin:
     supports_recency = True
     supports_highlight = True  # snippets are highlighted in Python (masthead.search.highlight)
     supports_phrase_bonus = True
+    vocabulary_from_index = False  # True: a rebuild reads the words from the full-text index itself
 
     def __init__(self, params):
         super().__init__(params)
@@ -136,6 +141,10 @@ class MastheadSearchMixin:
                     [value for pair in chunk for value in pair],
                 )
 
+    def rebuild_vocabulary(self, counts: Counter) -> None:
+        """Replace the vocabulary at the end of a full rebuild (``counts``: the words it indexed)."""
+        self.replace_words(counts)
+
     def replace_words(self, counts: Counter) -> None:
         """Replace the whole vocabulary with ``counts`` (used by a full rebuild)."""
         table = Word._meta.db_table
@@ -151,19 +160,6 @@ class MastheadSearchMixin:
                     + ", ".join(["(%s, %s)"] * len(chunk)),
                     [value for pair in chunk for value in pair],
                 )
-
-
-def indexer_texts(indexer) -> list[str]:
-    """Return every text an ObjectIndexer puts into the index (title, body, autocomplete)."""
-    if hasattr(indexer, "prepared"):
-        return [value for _field, value in indexer.prepared]
-    texts = []
-    for field in indexer.search_fields:
-        for prepared in indexer.prepare_field(indexer.obj, field):
-            value = prepared[-1]
-            if value:
-                texts.append(value)
-    return texts
 
 
 def fuzzy_words(query) -> list[str]:
@@ -242,3 +238,171 @@ def drop_empty(query):
         sub = drop_empty(query.subquery)
         return Not(sub) if sub is not None else None
     return query
+
+
+class RankedResultsMixin:
+    """Search results read from a compiler's ``ranked()``: (pk, score) rows, then the objects."""
+
+    def _do_search(self):
+        compiler = self.query_compiler
+        compiler.backend = self.backend
+        rows = compiler.ranked(self.start, self.stop)
+        if rows is None:
+            # Everything matched, or a purely negative query: the queryset path.
+            return list(compiler.fallback_search(self.start, self.stop, self._score_field))
+        pks = [row[0] for row in rows]
+        objects = compiler.queryset.in_bulk(pks) if pks else {}
+        results = []
+        for pk, score in rows:
+            obj = objects.get(pk)
+            if obj is None:
+                continue
+            if self._score_field:
+                setattr(obj, self._score_field, score)
+            results.append(obj)
+        return results
+
+    def _do_count(self, limit=None):
+        compiler = self.query_compiler
+        compiler.backend = self.backend
+        return compiler.ranked(None, None, count=True, count_limit=limit)
+
+
+class CountAtMostMixin:
+    """Search results that can count up to a limit: "1,000+ stories" costs no full scan."""
+
+    def count_at_most(self, limit: int) -> int:
+        """Return the number of results, or ``limit`` when there are at least that many."""
+        if self._count_cache is not None:
+            return min(self._count_cache, limit)
+        if self._results_cache is not None and self.stop is None:
+            return min(len(self._results_cache), limit)
+        return min(self._do_count(limit=limit), limit)
+
+
+def connection_flag(connection, key: str, sql: str, params=()) -> bool:
+    """Return whether ``sql`` finds a row, asked once per connection (extensions, tables)."""
+    attr = f"_masthead_{key}"
+    if not hasattr(connection, attr):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            setattr(connection, attr, cursor.fetchone() is not None)
+    return getattr(connection, attr)
+
+
+def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, list, bool, list]:
+    """Return (sql, params, has_date, order_fields) of the queryset a search joins, cached on the compiler.
+
+    Its columns get fixed aliases: ``_pk``, ``_date`` (the recency field, when the
+    model has one) and ``_o0``, ``_o1``… (the plain field ordering of a search not
+    by relevance). A count and a page of the same search compile it once.
+    """
+    from django.db.models import F
+
+    key = (id(queryset), by_relevance)
+    cache = compiler.__dict__.setdefault("_joined_sql", {})
+    if key not in cache:
+        model = queryset.model
+        has_date = any(f.name == RECENCY_FIELD for f in model._meta.get_fields())
+        order_fields = [] if by_relevance else _order_fields(queryset)
+        columns = {"_pk": F("pk")}
+        if has_date:
+            columns["_date"] = F(RECENCY_FIELD)
+        for i, (name, _desc) in enumerate(order_fields):
+            columns[f"_o{i}"] = F(name)
+        sql, params = queryset.order_by().values(**columns).query.sql_with_params()
+        cache[key] = (sql, list(params), has_date, order_fields)
+    return cache[key]
+
+
+def _order_fields(queryset) -> list[tuple[str, bool]]:
+    """Return (field, descending) pairs of the queryset's plain field ordering, pk excluded."""
+    fields = []
+    for item in queryset.query.order_by:
+        if isinstance(item, str):
+            name = item.lstrip("-")
+            if name != "pk":
+                fields.append((name, item.startswith("-")))
+    return fields
+
+
+def news_score_sql(
+    backend, *, rank: str, age: str, contains: str, has_date: bool, phrase: str
+) -> tuple[str, list]:
+    """Return the SQL score rank × recency × headline phrase bonus, and its parameters.
+
+    ``age`` is the database's SQL for the story's age in days (from ``q._date``);
+    ``contains`` its "headline holds %s" test, ``{}`` standing for the headline
+    column. Recency is ``1 + weight × h / (h + age_days)``: half the boost at
+    the half-life ``h``; a story without a date counts as a century old.
+    """
+    score, params = rank, []
+    if has_date and backend.recency_weight and backend.recency_half_life_days > 0:
+        score += f" * (1.0 + %s * %s / (%s + COALESCE({age}, 36500.0)))"
+        h = backend.recency_half_life_days
+        params += [backend.recency_weight, h, h]
+    if phrase and backend.phrase_bonus != 1.0:
+        score += f" * (CASE WHEN {contains} THEN %s ELSE 1.0 END)"
+        params += [phrase, backend.phrase_bonus]
+    return score, params
+
+
+def order_sql(by_relevance: bool, order_fields) -> str:
+    """Return the ORDER BY of a ranked search: score, or the queryset's own fields; then newest id."""
+    if by_relevance:
+        return "score DESC, q._pk DESC"
+    return ", ".join(
+        [f"q._o{i} {'DESC' if desc else 'ASC'}" for i, (_n, desc) in enumerate(order_fields)]
+        + ["q._pk DESC"]
+    )
+
+
+def ranked_rows(
+    connection,
+    *,
+    cte: str,
+    params: list,
+    score: str,
+    inner: tuple[str, list],
+    order: str,
+    start,
+    stop,
+) -> list[tuple]:
+    """Run ``cte`` (a WITH defining ``m`` with ``id``) joined to the queryset ``q``; return (pk, score) rows.
+
+    ``params`` are the CTE's then the score's parameters; ``start``/``stop`` slice the result.
+    """
+    inner_sql, inner_params = inner
+    sql = f"{cte} SELECT q._pk, {score} AS score FROM m JOIN ({inner_sql}) q ON q._pk = m.id ORDER BY {order}"
+    params = [*params, *inner_params]
+    if stop is not None:
+        sql += " LIMIT %s OFFSET %s"
+        params += [stop - (start or 0), start or 0]
+    elif start:
+        # SQLite needs a LIMIT before OFFSET; -1 is none, and PostgreSQL reads LIMIT ALL.
+        sql += " LIMIT %s OFFSET %s" if connection.vendor == "sqlite" else " OFFSET %s"
+        params += [-1, start] if connection.vendor == "sqlite" else [start]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def count_joined(
+    connection, *, matched: tuple[str, list], inner: tuple[str, list], join: str, limit
+) -> int:
+    """Return how many matches (SQL with an ``id`` column) the queryset keeps, stopping at ``limit``.
+
+    No CTE: the matches are read one by one, so a LIMIT stops the scan early.
+    ``join`` is "JOIN", or "CROSS JOIN" where SQLite must read the matches first.
+    """
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM ({matched[0]}) m "
+        f"{join} ({inner[0]}) q ON q._pk = m.id"
+    )
+    params = [*matched[1], *inner[1]]
+    if limit:
+        sql += " LIMIT %s"
+        params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + ") counted", params)
+        return cursor.fetchone()[0]

@@ -10,21 +10,31 @@ What it changes, and why:
   tsquery then uses the GIN indexes as any other search does.
 - **Accents.** The ``masthead`` text search configuration (English stemming
   after ``unaccent``) is used when migration 0002 could create it.
+- **Matching.** modelsearch filters pages on ``title || body @@ query``, which
+  no index serves; here the index table is matched first through its GIN
+  indexes (``NewsRankingMixin``) and pages are joined by id afterwards.
 - **Ranking.** modelsearch's weighted ``ts_rank`` (headline, then SearchFields
   by boost: standfirst and names above the body) is multiplied by
   ``1 + weight × h / (h + age_days)`` and by ``PHRASE_BONUS`` when the
   headline holds the query's exact phrase — the same formula as on SQLite.
-- **Indexing.** ``title_norm`` is not refreshed after every batch (that is
-  an AVG over the whole table each time); the vocabulary is updated in the
-  same transaction as the entries.
+- **Indexing.** One hand-written INSERT … ON CONFLICT per entry, run with
+  ``executemany`` per batch; field values are read once and fast
+  (``indexing.FastIndexerMixin``); ``title_norm`` is not refreshed after every
+  batch (that is an AVG over the whole table each time); the vocabulary is
+  updated in the same transaction as the entries.
 """
 
+import re
 from collections import Counter
-from functools import cached_property
+from functools import cached_property, reduce
+from operator import and_, or_
 
-from django.db.models import F, FloatField, Func, Value
-from django.db.models.functions import Coalesce
-from django.db.models.sql.subqueries import InsertQuery
+from django.contrib.postgres.search import SearchRank, SearchVectorField
+from django.db import connections
+from django.db.models import F, Func, IntegerField, Q, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Cast
+from django.db.models.lookups import Exact
 from modelsearch.backends.database.postgres.postgres import (
     EMPTY_VECTOR,  # noqa: F401  (re-exported for subclasses)
     IndexEntry,
@@ -37,192 +47,380 @@ from modelsearch.backends.database.postgres.postgres import (
     PostgresSearchRebuilder,
     PostgresSearchResults,
 )
-from modelsearch.index import SearchField
-from modelsearch.utils import get_content_type_pk
+from modelsearch.backends.database.postgres.weights import get_weight
+from modelsearch.index import AutocompleteField, SearchField
+from modelsearch.query import And, Boost, MatchAll, Not, Or, Phrase, PlainText
+from modelsearch.utils import get_content_type_pk, get_descendants_content_types_pks
 
 from masthead.search import vocabulary
 from masthead.search.backends.base import (
     LEAD_BOOST,
+    CountAtMostMixin,
     MastheadSearchMixin,
+    RankedResultsMixin,
+    connection_flag,
+    count_joined,
     drop_empty,
     expand_fuzzy,
     fuzzy_words,
     headline_phrase,
+    joined_queryset_sql,
+    news_score_sql,
+    order_sql,
+    ranked_rows,
+)
+from masthead.search.backends.indexing import (
+    FastIndexerMixin,
+    MastheadIndexMixin,
+    VocabularyRebuilderMixin,
     indexer_texts,
 )
 
 CANDIDATES = 300  # words fetched per misspelling, from pg_trgm and from shared first letters
 TEXT_SEARCH_CONFIG = "masthead"  # created by migration 0002 when unaccent is available
-RECENCY_FIELD = "first_published_at"
+# PostgreSQL's text search parser drops anything between < and > as an XML tag, and
+# reads "cpac.o", "a/b" or "x@y" as one host, file or email token: "<CPAC.O>" (a ticker
+# in a headline) would not be the word "cpac". SQLite's unicode61 splits them all.
+_PARSER_GLUE = re.compile(r"[<>./@:]")
+_CONFIG_NAME = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_.]*"
+)  # a text search configuration, written into SQL
 
 
-class AgeInDays(Func):
-    """Days since a timestamp, never negative; NULL stays NULL."""
-
-    template = "GREATEST(0.0, EXTRACT(EPOCH FROM (NOW() - %(expressions)s)) / 86400.0)"
-    output_field = FloatField()
-
-
-class HeadlinePhraseBonus(Func):
-    """``bonus`` when the lowercased headline text contains ``phrase``, else 1."""
-
-    output_field = FloatField()
-
-    def __init__(self, expression, phrase: str, bonus: float):
-        self.phrase, self.bonus = phrase, bonus
-        super().__init__(expression)
-
-    def as_sql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return (
-            f"(CASE WHEN strpos(lower({sql}), %s) > 0 THEN %s ELSE 1.0 END)",
-            [*params, self.phrase, self.bonus],
-        )
-
-
-class MastheadPostgresObjectIndexer(ObjectIndexer):
+class MastheadPostgresObjectIndexer(FastIndexerMixin, ObjectIndexer):
     """Keep ``body_text`` to the body proper (no standfirst or names), as on SQLite: snippets read it.
 
-    Each field's value is read once (modelsearch reads every field once per column).
+    Each field's value is read once (modelsearch reads every field once per
+    column), StreamField text and related objects the fast way
+    (``FastIndexerMixin``).
     """
 
-    def prepare_value(self, value):
-        # PostgreSQL's text search parser drops anything between < and > as an XML tag,
-        # so "<WINES>" (a ticker in a headline) would vanish; SQLite reads it as a word.
-        return super().prepare_value(value).replace("<", " ").replace(">", " ")
-
     def prepare_field(self, obj, field):
-        if obj is not self.obj:
-            return super().prepare_field(obj, field)
-        cache = self.__dict__.setdefault("_prepared", {})
-        if id(field) not in cache:
-            cache[id(field)] = list(super().prepare_field(obj, field))
-        return iter(cache[id(field)])
+        for current, value in self.field_values(obj, field):
+            weight = get_weight(current.boost) if isinstance(current, SearchField) else "D"
+            yield current, weight, value
+
+    def texts(self, wanted) -> list[tuple[str, str]]:
+        """Return (text, weight) of the prepared values whose field ``wanted`` accepts."""
+        out = []
+        for current, value in self.prepared:
+            if wanted(current) and value.strip():
+                weight = get_weight(current.boost) if isinstance(current, SearchField) else "D"
+                out.append((value.strip(), weight))
+        return out
+
+    @cached_property
+    def title_texts(self):
+        return self.texts(lambda f: isinstance(f, SearchField) and f.field_name == "title")
+
+    @cached_property
+    def body_texts(self):
+        return self.texts(lambda f: isinstance(f, SearchField) and f.field_name != "title")
+
+    @cached_property
+    def autocomplete_texts(self):
+        return self.texts(lambda f: isinstance(f, AutocompleteField))
+
+    @cached_property
+    def title_text(self):
+        return " ".join(text for text, _w in self.title_texts)
 
     @cached_property
     def body_text(self):
-        texts = []
-        for field in self.search_fields:
-            for current_field, _boost, value in self.prepare_field(self.obj, field):
-                if (
-                    isinstance(current_field, SearchField)
-                    and current_field.field_name != "title"
-                    and (current_field.boost or 0) <= LEAD_BOOST
-                    and value.strip()
-                ):
-                    texts.append(value.strip())
-        return " ".join(texts)
+        return " ".join(
+            value.strip()
+            for current, value in self.prepared
+            if isinstance(current, SearchField)
+            and current.field_name != "title"
+            and (current.boost or 0) <= LEAD_BOOST
+            and value.strip()
+        )
 
 
-class MastheadPostgresIndex(PostgresIndex):
-    def __init__(self, backend):
-        super().__init__(backend)
-        self.rebuild_counts: Counter | None = None
+WEIGHTS = ("A", "B", "C", "D")
 
-    def _refresh_title_norms(self, full=False):
-        """Do nothing: Masthead's ranking does not use title_norm (see the module docstring)."""
 
+def tsvector_sql(config: str | None, weights=WEIGHTS) -> str:
+    """Return SQL for a weighted tsvector with one text parameter per weight.
+
+    One statement shape for every entry, so a batch is one ``executemany``
+    (psycopg parses it once and pipelines the rows); an empty text costs nothing.
+    """
+    if config:
+        part = "setweight(to_tsvector('{config}'::regconfig, %s), '{weight}')"
+    else:
+        part = "setweight(to_tsvector(%s), '{weight}')"
+    return " || ".join(part.format(config=config, weight=w) for w in weights)
+
+
+def weighted_texts(texts: list[tuple[str, str]], weights=WEIGHTS) -> list[str]:
+    """Return one text per weight: the (text, weight) pairs of that weight, joined."""
+    by_weight: dict[str, list[str]] = {weight: [] for weight in weights}
+    for text, weight in texts:
+        by_weight.setdefault(weight, []).append(_PARSER_GLUE.sub(" ", text))
+    return [" ".join(by_weight[weight]) for weight in weights]
+
+
+class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
     def add_items(self, model, objs):
-        """Upsert ``objs`` into the index as modelsearch does, and add their words to the vocabulary."""
+        """Upsert ``objs`` into the index as modelsearch does, and add their words to the vocabulary.
+
+        One INSERT … ON CONFLICT statement, its SQL written by hand, run with
+        ``executemany`` for the whole batch.
+        """
         if not model.get_search_fields():
             return
-        indexers = [MastheadPostgresObjectIndexer(obj, self.backend) for obj in objs]
+        indexers = self.make_indexers(model, objs, MastheadPostgresObjectIndexer)
         if not indexers:
             return
         content_type_pk = get_content_type_pk(model)
-        compiler = InsertQuery(IndexEntry).get_compiler(connection=self.write_connection)
-        fields = {
-            name: IndexEntry._meta.get_field(name) for name in ("title", "autocomplete", "body")
-        }
-        rows, params = [], []
+        config, autocomplete_config = self.backend.config, self.backend.autocomplete_config
+        for name in (config, autocomplete_config):
+            if name and not _CONFIG_NAME.fullmatch(name):
+                raise ValueError(f"Not a text search configuration name: {name!r}")
+        count_words = self.counts_words
         counts: Counter = Counter()
+        rows = []
         for indexer in indexers:
-            vectors = []
-            params.extend((content_type_pk, indexer.id))
-            for name, field in fields.items():
-                sql, vector_params = compiler.prepare_value(field, getattr(indexer, name)).as_sql(
-                    compiler, self.write_connection
+            rows.append(
+                (
+                    content_type_pk,
+                    indexer.id,
+                    *weighted_texts(indexer.title_texts),
+                    *weighted_texts(indexer.autocomplete_texts, ("D",)),
+                    *weighted_texts(indexer.body_texts),
+                    indexer.title_text,
+                    indexer.body_text,
                 )
-                vectors.append(sql)
-                params.extend(vector_params)
-            params.extend((indexer.title_text, indexer.body_text))
-            rows.append(f"(%s, %s, {vectors[0]}, {vectors[1]}, {vectors[2]}, 1.0, %s, %s)")
-            counts.update(vocabulary.document_words(indexer_texts(indexer)))
+            )
+            if count_words:
+                counts.update(vocabulary.document_words(indexer_texts(indexer)))
+        title, body = tsvector_sql(config), tsvector_sql(config)
+        autocomplete = tsvector_sql(autocomplete_config, ("D",))
         with self.write_connection.cursor() as cursor:
-            cursor.execute(
+            cursor.executemany(
                 f"INSERT INTO {IndexEntry._meta.db_table} "  # noqa: S608
-                "(content_type_id, object_id, title, autocomplete, body, title_norm, title_text, body_text) "
-                f"(VALUES {', '.join(rows)}) "
+                "(content_type_id, object_id, title, autocomplete, body, title_norm, "
+                f"title_text, body_text) VALUES (%s, %s, {title}, {autocomplete}, {body}, 1.0, %s, %s) "
                 "ON CONFLICT (content_type_id, object_id) DO UPDATE SET title = EXCLUDED.title, "
                 "title_norm = 1.0, autocomplete = EXCLUDED.autocomplete, body = EXCLUDED.body, "
                 "title_text = EXCLUDED.title_text, body_text = EXCLUDED.body_text",
-                params,
+                rows,
             )
-        if self.rebuild_counts is not None:
-            self.rebuild_counts.update(counts)
-        else:
-            self.backend.add_words(counts)
+        if count_words:
+            self.record_words(counts)
 
 
-class MastheadPostgresRebuilder(PostgresSearchRebuilder):
-    def start(self):
-        index = super().start()
-        index.rebuild_counts = Counter()
-        return index
-
-    def finish(self):
-        self.index.backend.replace_words(self.index.rebuild_counts or Counter())
-        self.index.rebuild_counts = None
+class MastheadPostgresRebuilder(VocabularyRebuilderMixin, PostgresSearchRebuilder):
+    pass
 
 
-class MastheadPostgresAtomicRebuilder(PostgresSearchAtomicRebuilder):
-    def start(self):
-        index = super().start()
-        index.rebuild_counts = Counter()
-        return index
-
-    def finish(self):
-        self.index.backend.replace_words(self.index.rebuild_counts or Counter())
-        self.index.rebuild_counts = None
-        super().finish()
+class MastheadPostgresAtomicRebuilder(VocabularyRebuilderMixin, PostgresSearchAtomicRebuilder):
+    pass
 
 
 class NewsRankingMixin:
-    """Recency and headline-phrase factors on top of modelsearch's rank expression."""
+    """Match on the index table first (its GIN indexes), rank there, then join the pages by id.
 
-    def _build_rank_expression(self, vectors, config):
-        rank = super()._build_rank_expression(vectors, config)
-        backend = getattr(self, "backend", None)
-        if backend is None:
-            return rank
-        model = self.queryset.model
-        if (
-            backend.recency_weight
-            and backend.recency_half_life_days > 0
-            and any(f.name == RECENCY_FIELD for f in model._meta.get_fields())
-        ):
-            h = backend.recency_half_life_days
-            age = Coalesce(AgeInDays(F(RECENCY_FIELD)), Value(36500.0))
-            rank = rank * (Value(1.0) + Value(backend.recency_weight * h) / (Value(h) + age))
-        phrase = getattr(self, "phrase", "")
-        if phrase and backend.phrase_bonus != 1.0:
-            rank = rank * HeadlinePhraseBonus(
-                F("index_entries__title_text"), phrase, backend.phrase_bonus
-            )
-        return rank
+    modelsearch filters the page queryset on ``title || body @@ query``: an
+    expression no index serves, so every search reads every entry. Here each
+    positive term becomes ``title @@ term OR body @@ term`` (a bitmap over both
+    GIN indexes), which is the whole match when the query is plain words; a
+    phrase or an exclusion adds the exact test on the entries found. The
+    BEST_CANDIDATES entries with the best headline rank get the full score:
+    modelsearch's weighted ``ts_rank`` × recency × headline phrase bonus, the
+    same formula as on SQLite.
+    """
 
-    def search(self, config, start, stop, score_field=None, backend=None):
-        """Expand Fuzzy leaves through the vocabulary, then search as modelsearch does."""
-        self.backend = backend
+    COLUMNS = ("title", "body")
+    BEST_CANDIDATES = 100  # entries fully ranked (body vectors read), chosen by their headline rank
+    CANDIDATE_LIMIT = None  # the typeahead keeps this many newest-indexed matches
+
+    def entry_vectors(self):
+        return [(F("title"), F("title_norm")), (F("body"), 1.0)]
+
+    def expanded_query(self):
+        """Return the query with Fuzzy leaves expanded through the vocabulary (None if empty)."""
+        if "_expanded" not in self.__dict__:
+            self._expanded = self._expand()
+        return self._expanded
+
+    def _expand(self):
         query = self.query
+        backend = getattr(self, "backend", None)
         if backend is not None and fuzzy_words(query):
             query = expand_fuzzy(query, backend.corrections(fuzzy_words(query)))
-        query = drop_empty(query)
+        return drop_empty(query)
+
+    def match_condition(self, query, config) -> tuple[Q | None, bool]:
+        """Return (condition on an index entry using its GIN indexes, whether it is exact)."""
+        if len(self.COLUMNS) == 1:
+            tsquery = self.build_tsquery(query, config=config)
+            return Q(**{self.COLUMNS[0]: tsquery}), True
+        leaves = query.subqueries if isinstance(query, And) else [query]
+        conditions, exact = [], True
+        for leaf in leaves:
+            while isinstance(leaf, Boost):
+                leaf = leaf.subquery
+            if isinstance(leaf, Not):
+                exact = False
+                continue
+            if isinstance(leaf, (PlainText, Phrase)) and (
+                isinstance(leaf, Phrase) or leaf.operator == "and"
+            ):
+                exact = exact and isinstance(leaf, PlainText)
+                parts = [PlainText(w) for w in re.split(r"[\s\-]+", leaf.query_string) if w]
+            else:
+                exact = exact and _is_word_union(leaf)
+                parts = [leaf]
+            for part in parts:
+                tsquery = self.build_tsquery(part, config=config)
+                if tsquery is not None:
+                    # A stop word ("what", "of") makes an empty tsquery, which PostgreSQL
+                    # drops from a whole query: numnode() = 0 (folded when planning) says so.
+                    empty = Exact(Func(tsquery, function="numnode", output_field=IntegerField()), 0)
+                    conditions.append(
+                        reduce(
+                            or_, [Q(**{column: tsquery}) for column in self.COLUMNS] + [Q(empty)]
+                        )
+                    )
+        if not conditions:
+            return None, False
+        return reduce(and_, conditions), exact
+
+    def entries_queryset(self, query, config):
+        """Return the index entries of the searched model that match ``query`` (built once)."""
+        cache = self.__dict__.setdefault("_entries", {})
+        if id(query) not in cache:
+            cache[id(query)] = (query, self._entries_queryset(query, config))
+        return cache[id(query)][1]
+
+    def _entries_queryset(self, query, config):
+        cts = get_descendants_content_types_pks(self.queryset.model)
+        entries = IndexEntry._default_manager.filter(content_type_id__in=cts)
+        condition, exact = self.match_condition(query, config)
+        if condition is not None:
+            entries = entries.filter(condition)
+        if not exact:
+            vector = F(self.COLUMNS[0])
+            for column in self.COLUMNS[1:]:
+                vector = CombinedExpression(
+                    vector, "||", F(column), output_field=SearchVectorField()
+                )
+            entries = entries.annotate(_vector_=vector).filter(
+                _vector_=self.build_tsquery(query, config=config)
+            )
+        return entries
+
+    def fallback_search(self, start, stop, score_field=None):
+        config = self.get_config(self.backend)
+        return PostgresSearchQueryCompiler.search(
+            self, config, start, stop, score_field=score_field, backend=self.backend
+        )
+
+    def search(self, config, start, stop, score_field=None, backend=None):
+        """Return a queryset of the matching pages (facets, and modelsearch callers)."""
+        self.backend = backend
+        query = self.expanded_query()
         if query is None:
             return self.queryset.none()
+        if isinstance(query, (MatchAll, Not)):
+            self.query = query
+            return PostgresSearchQueryCompiler.search(
+                self, config, start, stop, score_field=score_field, backend=backend
+            )
+        entries = self.entries_queryset(query, config)
+        ids = entries.annotate(_pk=Cast("object_id", IntegerField())).values("_pk")
+        queryset = self.queryset.filter(pk__in=ids)
+        if not queryset.query.order_by:
+            queryset = queryset.order_by("-pk")
+        return queryset[start:stop]
+
+    def ranked(self, start, stop, *, count=False, count_limit=None):
+        """Return [(pk, score)] of the page start:stop of results, or the count when ``count``.
+
+        None means "use ``fallback_search``" (match-all or purely negative queries).
+        """
+        query = self.expanded_query()
+        if query is None:
+            return 0 if count else []
+        if isinstance(query, (MatchAll, Not)):
+            if count:
+                queryset = self.fallback_search(None, None)
+                return queryset[:count_limit].count() if count_limit else queryset.count()
+            return None
         self.query = query
-        self.phrase = headline_phrase(query)
-        return super().search(config, start, stop, score_field=score_field, backend=backend)
+        config = self.get_config(self.backend)
+        connection = connections[self.queryset.db]
+        entries = self.entries_queryset(query, config)
+        # The caller's queryset (filters, permissions, live/public) joined as a subquery q.
+        inner_sql, inner_params, has_date, order_fields = joined_queryset_sql(
+            self, self.queryset, self.order_by_relevance
+        )
+
+        if count:
+            matched = (
+                entries.annotate(id_=Cast("object_id", IntegerField()))
+                .values("id_")
+                .query.sql_with_params()
+            )
+            return count_joined(
+                connection,
+                matched=(f"SELECT id_ AS id FROM ({matched[0]}) e", list(matched[1])),
+                inner=(inner_sql, inner_params),
+                join="JOIN",
+                limit=count_limit,
+            )
+
+        score, score_params = news_score_sql(
+            self.backend,
+            rank="m._rank",
+            age="GREATEST(0.0, EXTRACT(EPOCH FROM (NOW() - q._date)) / 86400.0)",
+            contains="strpos(lower(m._title), %s) > 0",
+            has_date=has_date,
+            phrase=headline_phrase(query),
+        )
+        order = order_sql(self.order_by_relevance, order_fields)
+        rank = PostgresSearchQueryCompiler._build_rank_expression(
+            self, self.entry_vectors(), config
+        )
+        wanted = None if stop is None else stop - (start or 0)
+        best = None
+        if self.CANDIDATE_LIMIT:
+            best = self.CANDIDATE_LIMIT
+        elif self.order_by_relevance and stop is not None and stop <= self.BEST_CANDIDATES:
+            best = self.BEST_CANDIDATES
+        for candidates in [best, None] if best else [None]:
+            chosen = entries
+            if candidates:
+                if self.CANDIDATE_LIMIT:
+                    chosen = entries.order_by("-id")[:candidates]
+                else:
+                    headline = SearchRank(F(self.COLUMNS[0]), self.build_tsquery(query, config))
+                    chosen = entries.order_by(headline.desc(), "-id")[:candidates]
+                chosen = IndexEntry._default_manager.filter(pk__in=list_sql(chosen))
+            m_sql, m_params = (
+                chosen.annotate(
+                    id_=Cast("object_id", IntegerField()),
+                    _rank=rank if self.order_by_relevance else Value(0.0),
+                    _title=F("title_text"),
+                )
+                .values("id_", "_rank", "_title")
+                .query.sql_with_params()
+            )
+            rows = ranked_rows(
+                connection,
+                cte=f"WITH m AS MATERIALIZED (SELECT id_ AS id, _rank, _title FROM ({m_sql}) e)",
+                params=[*m_params, *score_params],
+                score=score,
+                inner=(inner_sql, inner_params),
+                order=order,
+                start=start,
+                stop=stop,
+            )
+            if candidates is None or self.CANDIDATE_LIMIT or len(rows) >= (wanted or 0):
+                return rows
+        return rows
 
 
 class MastheadPostgresSearchQueryCompiler(NewsRankingMixin, PostgresSearchQueryCompiler):
@@ -232,10 +430,16 @@ class MastheadPostgresSearchQueryCompiler(NewsRankingMixin, PostgresSearchQueryC
 class MastheadPostgresAutocompleteQueryCompiler(
     NewsRankingMixin, PostgresAutocompleteQueryCompiler
 ):
-    pass
+    COLUMNS = ("autocomplete",)
+    # A two-letter prefix matches a fifth of all headlines; the typeahead ranks the
+    # newest-indexed matches only, as on SQLite.
+    CANDIDATE_LIMIT = 100
+
+    def entry_vectors(self):
+        return [(F("autocomplete"), 1.0)]
 
 
-class MastheadPostgresSearchResults(PostgresSearchResults):
+class MastheadPostgresSearchResults(RankedResultsMixin, CountAtMostMixin, PostgresSearchResults):
     pass
 
 
@@ -283,21 +487,32 @@ class MastheadPostgresSearchBackend(MastheadSearchMixin, PostgresSearchBackend):
             return cursor.fetchall()
 
 
+def list_sql(queryset):
+    """Return the ids of a sliced entries queryset as a subquery PostgreSQL runs once."""
+    return queryset.values("id")
+
+
+def _is_word_union(query) -> bool:
+    """Return True for a single word, or words joined by OR (one column can hold the match)."""
+    if isinstance(query, PlainText):
+        return query.operator == "or" or len(query.query_string.split()) <= 1
+    if isinstance(query, Or):
+        return all(_is_word_union(sub) for sub in query.subqueries)
+    return False
+
+
 def has_extension(connection, name: str) -> bool:
     """Return True when the PostgreSQL extension ``name`` is installed (cached per connection)."""
-    key = f"_masthead_ext_{name}"
-    if not hasattr(connection, key):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_extension WHERE extname = %s", [name])
-            setattr(connection, key, cursor.fetchone() is not None)
-    return getattr(connection, key)
+    return connection_flag(
+        connection, f"ext_{name}", "SELECT 1 FROM pg_extension WHERE extname = %s", [name]
+    )
 
 
 def has_text_search_config(connection) -> bool:
     """Return True when the ``masthead`` text search configuration exists (cached per connection)."""
-    key = "_masthead_ts_config"
-    if not hasattr(connection, key):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s", [TEXT_SEARCH_CONFIG])
-            setattr(connection, key, cursor.fetchone() is not None)
-    return getattr(connection, key)
+    return connection_flag(
+        connection,
+        "ts_config",
+        "SELECT 1 FROM pg_ts_config WHERE cfgname = %s",
+        [TEXT_SEARCH_CONFIG],
+    )

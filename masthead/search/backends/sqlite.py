@@ -12,25 +12,30 @@ What it changes, and why:
   and an exact phrase of the query inside the headline multiplies by
   ``PHRASE_BONUS``. modelsearch ranks with a correlated subquery per result,
   which re-runs the MATCH for every row; here one statement joins the MATCH to
-  the caller's queryset and sorts once.
+  the caller's queryset and sorts once. bm25() costs microseconds a row, so a
+  page of results scores the RANKED_MATCHES newest-indexed matches and joins
+  the BEST_CANDIDATES best of them; only when those do not fill the page
+  (filters, deep pages) is every match scored. Counts stop at COUNT_LIMIT.
 - **Typo tolerance.** ``Fuzzy`` leaves (modelsearch's SQLite backend rejects
   them) become the word OR its corrections from the vocabulary, found through
   an FTS5 ``trigram`` table over the words (migration 0002) and a prefix scan.
 - **Escaping.** Every term is quoted for FTS5 (``"term"``, ``""`` for a quote
   inside, ``"term"*`` for a prefix) and the whole MATCH expression is one
   SQL parameter, so reader text never becomes FTS5 or SQL syntax.
-- **Indexing.** Entries are written with one DELETE and one INSERT per batch
-  instead of an UPDATE per object, and ``title_norm`` is not maintained
-  (bm25 already normalises by column length); the vocabulary is updated in
-  the same transaction.
+- **Indexing.** Entries are written with one DELETE and one ``executemany``
+  INSERT per batch instead of an UPDATE per object, field values are read
+  once and fast (``indexing.FastIndexerMixin``: raw StreamField text, related
+  objects one query per batch), and ``title_norm`` is not maintained (bm25
+  already normalises by column length). A full rebuild fills the FTS5 table
+  with one INSERT … SELECT at the end instead of modelsearch's trigger per row,
+  and reads the vocabulary from the index itself (``fts5vocab``).
 """
 
 import sqlite3
 from collections import Counter
 from functools import cached_property
 
-from django.db import connections
-from django.db.models import F
+from django.db import connections, transaction
 from django.db.models.expressions import RawSQL
 from modelsearch.backends.database.sqlite.query import AndNot, normalize
 from modelsearch.backends.database.sqlite.sqlite import (
@@ -51,19 +56,32 @@ from modelsearch.utils import get_content_type_pk, get_descendants_content_types
 from masthead.search import vocabulary
 from masthead.search.backends.base import (
     LEAD_BOOST,
+    CountAtMostMixin,
     MastheadSearchMixin,
+    RankedResultsMixin,
+    connection_flag,
+    count_joined,
     drop_empty,
     expand_fuzzy,
     fuzzy_words,
     headline_phrase,
+    joined_queryset_sql,
+    news_score_sql,
+    order_sql,
+    ranked_rows,
+)
+from masthead.search.backends.indexing import (
+    FastIndexerMixin,
+    MastheadIndexMixin,
+    VocabularyRebuilderMixin,
     indexer_texts,
 )
 
 TRIGRAM_TABLE = "masthead_search_word_trigram"
+VOCAB_VIEW = "masthead_search_fts_vocab"  # fts5vocab over modelsearch's FTS5 table (temp schema)
 TRIGRAM_CANDIDATES = 200  # words fetched by shared trigrams, best bm25 first
 PREFIX_CANDIDATES = 300  # words fetched by shared first letters, commonest first
-INSERT_BATCH = 150  # entries per INSERT statement (5 parameters each, under 999)
-RECENCY_FIELD = "first_published_at"
+DELETE_BATCH = 900  # ids per DELETE statement, under SQLite's 999 parameters
 
 
 def fts_quote(text: str, *, prefix: bool = False) -> str:
@@ -72,21 +90,16 @@ def fts_quote(text: str, *, prefix: bool = False) -> str:
     return quoted + "*" if prefix else quoted
 
 
-class MastheadSQLiteObjectIndexer(ObjectIndexer):
+class MastheadSQLiteObjectIndexer(FastIndexerMixin, ObjectIndexer):
     """Put boosted SearchFields into the lead (``autocomplete``) column instead of the body.
 
     Each field's value is read once (modelsearch reads every field three times,
-    once per column), which matters for values that cost a query or a parse.
+    once per column), StreamField text and related objects the fast way
+    (``FastIndexerMixin``).
     """
 
-    @cached_property
-    def prepared(self) -> list[tuple[object, str]]:
-        return [
-            (current_field, value)
-            for field in self.search_fields
-            for current_field, value in self.prepare_field(self.obj, field)
-            if value
-        ]
+    def prepare_field(self, obj, field):
+        return self.field_values(obj, field)
 
     @staticmethod
     def _is_lead(field) -> bool:
@@ -116,78 +129,111 @@ class MastheadSQLiteObjectIndexer(ObjectIndexer):
         )
 
 
-class MastheadSQLiteIndex(SQLiteIndex):
-    def __init__(self, backend):
-        super().__init__(backend)
-        self.rebuild_counts: Counter | None = None  # set while a full rebuild collects words
+class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
+    _deferred_fts: tuple[int, list[str]] | None = None  # (entries' max id, dropped triggers)
 
-    def _refresh_title_norms(self, full=False):
-        """Do nothing: Masthead ranks with bm25, which normalises by column length itself."""
+    def defer_fts(self) -> None:
+        """Write entries without filling the FTS5 table row by row, until ``fill_fts``.
+
+        modelsearch's AFTER INSERT trigger tokenizes each entry on its own; one
+        INSERT … SELECT of all new entries at the end of a rebuild is about twice
+        as fast. Only inside a transaction: a failure restores the trigger.
+        """
+        connection = self.write_connection
+        if self._deferred_fts is not None or not connection.in_atomic_block:
+            return
+        table = IndexEntry._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+                [table],
+            )
+            triggers = [(name, sql) for name, sql in cursor.fetchall() if _is_insert_trigger(sql)]
+            if len(triggers) != 1:
+                return  # not modelsearch's schema: leave it alone
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+            high = cursor.fetchone()[0]
+            cursor.execute(f'DROP TRIGGER "{triggers[0][0]}"')
+        self._deferred_fts = (high, [triggers[0][1]])
+
+    def fill_fts(self) -> None:
+        """Index the entries written since ``defer_fts`` in the FTS5 table and restore the trigger."""
+        if self._deferred_fts is None:
+            return
+        high, triggers = self._deferred_fts
+        self._deferred_fts = None
+        fts, table = SQLiteFTSIndexEntry._meta.db_table, IndexEntry._meta.db_table
+        with self.write_connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {fts} (rowid, title, body, autocomplete) "  # noqa: S608
+                f"SELECT id, title, body, autocomplete FROM {table} WHERE id > %s ORDER BY id",
+                [high],
+            )
+            for sql in triggers:
+                cursor.execute(sql)
 
     def add_items(self, model, objs):
-        """Index ``objs`` (replacing their old entries) and add their words to the vocabulary."""
+        """Index ``objs`` (replacing their old entries) and add their words to the vocabulary.
+
+        One DELETE and one ``executemany`` INSERT per batch, in one transaction.
+        """
         if not model.get_search_fields():
             return
-        indexers = [MastheadSQLiteObjectIndexer(obj, self.backend) for obj in objs]
+        indexers = self.make_indexers(model, objs, MastheadSQLiteObjectIndexer)
         if not indexers:
             return
         content_type_pk = get_content_type_pk(model)
+        count_words = self.counts_words
         rows = {}
         counts: Counter = Counter()
         for indexer in indexers:
             rows[indexer.id] = (indexer.title, indexer.autocomplete, indexer.body)
-            counts.update(vocabulary.document_words(indexer_texts(indexer)))
+            if count_words:
+                counts.update(vocabulary.document_words(indexer_texts(indexer)))
         table = IndexEntry._meta.db_table
         ids = list(rows)
-        with self.write_connection.cursor() as cursor:
-            for i in range(0, len(ids), 900):
-                chunk = ids[i : i + 900]
+        connection = self.write_connection
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            for i in range(0, len(ids), DELETE_BATCH):
+                chunk = ids[i : i + DELETE_BATCH]
                 cursor.execute(
                     f"DELETE FROM {table} WHERE content_type_id = %s AND object_id IN "  # noqa: S608
                     f"({', '.join(['%s'] * len(chunk))})",
                     [content_type_pk, *chunk],
                 )
-            for i in range(0, len(ids), INSERT_BATCH):
-                chunk = ids[i : i + INSERT_BATCH]
-                values = ", ".join(["(%s, %s, %s, %s, %s, 1.0)"] * len(chunk))
-                params = []
-                for object_id in chunk:
-                    params.extend([content_type_pk, object_id, *rows[object_id]])
-                cursor.execute(
-                    f"INSERT INTO {table} "  # noqa: S608
-                    "(content_type_id, object_id, title, autocomplete, body, title_norm) "
-                    f"VALUES {values}",
-                    params,
-                )
-        if self.rebuild_counts is not None:
-            self.rebuild_counts.update(counts)
-        else:
-            self.backend.add_words(counts)
+            cursor.executemany(
+                f"INSERT INTO {table} "  # noqa: S608
+                "(content_type_id, object_id, title, autocomplete, body, title_norm) "
+                "VALUES (%s, %s, %s, %s, %s, 1.0)",
+                [(content_type_pk, object_id, *values) for object_id, values in rows.items()],
+            )
+        if count_words:
+            self.record_words(counts)
 
 
-class MastheadSQLiteRebuilder(SQLiteSearchRebuilder):
+class BulkFTSRebuilderMixin:
+    """Fill the FTS5 table once, at the end of the rebuild (see ``MastheadSQLiteIndex.defer_fts``)."""
+
+    def start(self):
+        index = super().start()
+        index.defer_fts()
+        return index
+
+    def finish(self):
+        self.index.fill_fts()
+        super().finish()
+
+
+class MastheadSQLiteRebuilder(
+    BulkFTSRebuilderMixin, VocabularyRebuilderMixin, SQLiteSearchRebuilder
+):
     """Rebuild the entries, then replace the vocabulary with the words they hold."""
 
-    def start(self):
-        index = super().start()
-        index.rebuild_counts = Counter()
-        return index
 
-    def finish(self):
-        self.index.backend.replace_words(self.index.rebuild_counts or Counter())
-        self.index.rebuild_counts = None
-
-
-class MastheadSQLiteAtomicRebuilder(SQLiteSearchAtomicRebuilder):
-    def start(self):
-        index = super().start()
-        index.rebuild_counts = Counter()
-        return index
-
-    def finish(self):
-        self.index.backend.replace_words(self.index.rebuild_counts or Counter())
-        self.index.rebuild_counts = None
-        super().finish()
+class MastheadSQLiteAtomicRebuilder(
+    BulkFTSRebuilderMixin, VocabularyRebuilderMixin, SQLiteSearchAtomicRebuilder
+):
+    pass
 
 
 class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
@@ -196,6 +242,12 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
     COLUMNS = "{autocomplete title body}"
     PREFIX_LAST = False
     CANDIDATE_LIMIT = None  # full search ranks every match
+    # Relevance: the best matches by bm25 alone are rescored; recency and the phrase
+    # bonus multiply a score by at most 2 × 3, so a story far below them cannot win.
+    BEST_CANDIDATES = 200
+    RANKED_MATCHES = (
+        1500  # matches scored by bm25 at most (the newest-indexed), see matched_ids_sql
+    )
 
     def match_columns(self) -> str:
         # The index has a title column; every other SearchField lives in the lead or body.
@@ -235,6 +287,11 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
 
     def prepared(self, backend):
         """Return (match, negated, phrase) for the query, or (None, False, "") for all / none."""
+        if "_prepared" not in self.__dict__:
+            self._prepared = self._prepare(backend)
+        return self._prepared
+
+    def _prepare(self, backend):
         query = self.query
         if backend is not None and fuzzy_words(query):
             query = expand_fuzzy(query, backend.corrections(fuzzy_words(query)))
@@ -250,21 +307,38 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         match = f"{self.match_columns()} : {self.match_string(normalized)}"
         return match, negated, headline_phrase(query) if not negated else ""
 
-    def matched_ids_sql(self, match: str, *, rank: bool = True) -> tuple[str, list]:
+    def matched_ids_sql(
+        self, match: str, *, rank: bool = True, best: int | None = None
+    ) -> tuple[str, list]:
         """Return SQL selecting (id, rank, title) of the index entries the MATCH finds.
 
-        Without ``rank`` the bm25() call is left out (counting needs no score). With
-        CANDIDATE_LIMIT set, only that many matches, most recently indexed first, are kept.
+        Without ``rank`` the bm25() call is left out (counting needs no score).
+        With ``best``, only the ``best`` entries by bm25 are kept, found by FTS5
+        alone before any join. With CANDIDATE_LIMIT set (the typeahead), only that
+        many matches, most recently indexed first, are kept.
         """
         fts = SQLiteFTSIndexEntry._meta.db_table
         entries = IndexEntry._meta.db_table
         cts = get_descendants_content_types_pks(self.queryset.model)
+        in_cts = ", ".join(["%s"] * len(cts))
+        if best and rank:
+            # bm25() costs a few microseconds a row: a word in every tenth story would cost
+            # tens of milliseconds, so only the RANKED_MATCHES newest-indexed matches (FTS5
+            # reads rowids in order and stops) are scored, and the best of those kept.
+            sql = (
+                f"SELECT CAST(ie.object_id AS INTEGER) AS id, c.rank AS rank, ie.title AS title "  # noqa: S608
+                f"FROM (SELECT rid, rank FROM (SELECT rowid AS rid, bm25({fts}, %s, %s, %s) AS rank "
+                f"FROM {fts} WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s) "
+                "ORDER BY rank LIMIT %s) c "
+                f"CROSS JOIN {entries} ie ON ie.id = c.rid WHERE ie.content_type_id IN ({in_cts})"
+            )
+            return sql, [*self.rank_weights(), match, self.RANKED_MATCHES, best, *cts]
         score = f"bm25({fts}, %s, %s, %s)" if rank else "0.0"
         sql = (
             f"SELECT CAST(ie.object_id AS INTEGER) AS id, "  # noqa: S608
             f"{score} AS rank, ie.title AS title "
             f"FROM {fts} CROSS JOIN {entries} ie ON ie.id = {fts}.rowid "
-            f"WHERE {fts} MATCH %s AND ie.content_type_id IN ({', '.join(['%s'] * len(cts))})"
+            f"WHERE {fts} MATCH %s AND ie.content_type_id IN ({in_cts})"
         )
         params = [*(self.rank_weights() if rank else ()), match, *cts]
         if self.CANDIDATE_LIMIT and rank:
@@ -276,73 +350,81 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         b = self.backend
         return (b.lead_weight, b.body_weight, b.title_weight)
 
-    def ranked(self, start, stop, *, count=False):
-        """Return [(pk, score)] of the page start:stop of results, or the count when ``count``."""
+    def ranked(self, start, stop, *, count=False, count_limit=None):
+        """Return [(pk, score)] of the page start:stop of results, or the count when ``count``.
+
+        A count stops at ``count_limit`` when one is given. Ordered by relevance,
+        the BEST_CANDIDATES entries with the best bm25 are rescored (recency,
+        headline phrase) first; when they do not fill the page (filters, a deep
+        page) every match is scored.
+        """
         match, negated, phrase = self.prepared(self.backend)
-        model = self.queryset.model
         if match is None:
             queryset = self.queryset
-            return queryset.count() if count else None
+            if count:
+                return queryset[:count_limit].count() if count_limit else queryset.count()
+            return None
         if match == "":
             return 0 if count else []
         if negated:
             matched, params = self.matched_ids_sql(match)
             queryset = self.queryset.exclude(pk__in=RawSQL(f"SELECT id FROM ({matched})", params))
-            return queryset.count() if count else None
+            if count:
+                return queryset[:count_limit].count() if count_limit else queryset.count()
+            return None
 
-        has_date = any(f.name == RECENCY_FIELD for f in model._meta.get_fields())
-        order_fields = [] if self.order_by_relevance else _order_fields(self.queryset)
-        # The caller's queryset (filters, permissions, live/public) joined as a subquery,
-        # its columns given fixed aliases: q._pk, q._date, q._o0, q._o1…
-        columns = {"_pk": F("pk")}
-        if has_date:
-            columns["_date"] = F(RECENCY_FIELD)
-        for i, (name, _desc) in enumerate(order_fields):
-            columns[f"_o{i}"] = F(name)
-        inner_sql, inner_params = self.queryset.order_by().values(**columns).query.sql_with_params()
-        matched, matched_params = self.matched_ids_sql(
-            match, rank=self.order_by_relevance and not count
+        # The caller's queryset (filters, permissions, live/public) joined as a subquery q.
+        inner_sql, inner_params, has_date, order_fields = joined_queryset_sql(
+            self, self.queryset, self.order_by_relevance
         )
         if count:
-            sql = f"{_cte(matched)} SELECT COUNT(*) FROM m JOIN ({inner_sql}) q ON q._pk = m.id"
-            with connections[self.queryset.db].cursor() as cursor:
-                cursor.execute(sql, [*matched_params, *inner_params])
-                return cursor.fetchone()[0]
-
-        score, score_params = "-m.rank", []
-        b = self.backend
-        if has_date and b.recency_weight and b.recency_half_life_days > 0:
-            age = "MAX(0.0, julianday('now') - julianday(q._date))"
-            score += f" * (1.0 + %s * %s / (%s + COALESCE({age}, 36500.0)))"
-            h = b.recency_half_life_days
-            score_params += [b.recency_weight, h, h]
-        if phrase and b.phrase_bonus != 1.0:
-            score += " * (CASE WHEN instr(lower(m.title), %s) > 0 THEN %s ELSE 1.0 END)"
-            score_params += [phrase, b.phrase_bonus]
-        if self.order_by_relevance:
-            order = "score DESC, q._pk DESC"
-        else:
-            order = ", ".join(
-                [
-                    f"q._o{i} {'DESC' if desc else 'ASC'}"
-                    for i, (_n, desc) in enumerate(order_fields)
-                ]
-                + ["q._pk DESC"]
+            return count_joined(
+                connections[self.queryset.db],
+                matched=self.matched_ids_sql(match, rank=False),
+                inner=(inner_sql, inner_params),
+                join="CROSS JOIN",
+                limit=count_limit,
             )
-        sql = (
-            f"{_cte(matched)} SELECT q._pk, {score} AS score FROM m "
-            f"JOIN ({inner_sql}) q ON q._pk = m.id ORDER BY {order}"
+
+        score, score_params = news_score_sql(
+            self.backend,
+            rank="-m.rank",
+            age="MAX(0.0, julianday('now') - julianday(q._date))",
+            contains="instr(lower(m.title), %s) > 0",
+            has_date=has_date,
+            phrase=phrase,
         )
-        params = [*matched_params, *score_params, *inner_params]
-        if stop is not None:
-            sql += " LIMIT %s OFFSET %s"
-            params += [stop - (start or 0), start or 0]
-        elif start:
-            sql += " LIMIT -1 OFFSET %s"
-            params += [start]
-        with connections[self.queryset.db].cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        order = order_sql(self.order_by_relevance, order_fields)
+        wanted = None if stop is None else stop - (start or 0)
+        best = None
+        if (
+            self.order_by_relevance
+            and self.BEST_CANDIDATES
+            and not self.CANDIDATE_LIMIT
+            and stop is not None
+            and stop <= self.BEST_CANDIDATES
+        ):
+            best = self.BEST_CANDIDATES
+        for candidates in [best, None] if best else [None]:
+            matched, matched_params = self.matched_ids_sql(
+                match, rank=self.order_by_relevance, best=candidates
+            )
+            rows = ranked_rows(
+                connections[self.queryset.db],
+                cte=_cte(matched),
+                params=[*matched_params, *score_params],
+                score=score,
+                inner=(inner_sql, inner_params),
+                order=order,
+                start=start,
+                stop=stop,
+            )
+            if candidates is None or len(rows) >= (wanted or 0):
+                return rows
+        return rows
+
+    def fallback_search(self, start, stop, score_field=None):
+        return self.search(None, start, stop, score_field)
 
     def search(self, config, start, stop, score_field=None):
         """Return a queryset of the matches (used for facets and for negated queries)."""
@@ -367,8 +449,9 @@ class MastheadSQLiteAutocompleteQueryCompiler(MastheadSQLiteSearchQueryCompiler)
     COLUMNS = "{title}"
     PREFIX_LAST = True
     # A two-letter prefix matches a fifth of all headlines; the typeahead ranks the
-    # newest-indexed matches only (FTS5 reads them in rowid order and stops).
-    CANDIDATE_LIMIT = 500
+    # newest-indexed matches only (FTS5 reads them in rowid order and stops): eight
+    # suggestions are picked from this many recent headlines.
+    CANDIDATE_LIMIT = 100
     LAST_TERM_IS_PREFIX = True
     TARGET_SEARCH_FIELD_TYPE = AutocompleteField
     FTS_TABLE_FIELDS = ["autocomplete"]
@@ -383,31 +466,7 @@ class MastheadSQLiteAutocompleteQueryCompiler(MastheadSQLiteSearchQueryCompiler)
         return (0.0, 0.0, 1.0)
 
 
-class MastheadSQLiteSearchResults(SQLiteSearchResults):
-    def _do_search(self):
-        compiler = self.query_compiler
-        compiler.backend = self.backend
-        rows = compiler.ranked(self.start, self.stop)
-        if rows is None:
-            # Everything matched, or a purely negative query: modelsearch's queryset path.
-            return list(compiler.search(None, self.start, self.stop))
-        pks = [row[0] for row in rows]
-        objects = compiler.queryset.in_bulk(pks) if pks else {}
-        results = []
-        for pk, score in rows:
-            obj = objects.get(pk)
-            if obj is None:
-                continue
-            if self._score_field:
-                setattr(obj, self._score_field, score)
-            results.append(obj)
-        return results
-
-    def _do_count(self):
-        compiler = self.query_compiler
-        compiler.backend = self.backend
-        return compiler.ranked(None, None, count=True)
-
+class MastheadSQLiteSearchResults(RankedResultsMixin, CountAtMostMixin, SQLiteSearchResults):
     def facet(self, field_name):
         self.query_compiler.backend = self.backend
         return super().facet(field_name)
@@ -423,7 +482,33 @@ class MastheadSQLiteSearchBackend(MastheadSearchMixin, SQLiteSearchBackend):
     atomic_rebuilder_class = MastheadSQLiteAtomicRebuilder
 
     supports_typo_tolerance = True
+    vocabulary_from_index = True
     entry_text_field = "body"
+
+    def rebuild_vocabulary(self, counts: Counter) -> None:
+        """Replace the vocabulary with the words the FTS5 index holds, counted by SQLite itself.
+
+        An ``fts5vocab`` view of the index gives every term with the number of
+        entries holding it, so a rebuild never tokenizes text in Python. Its
+        ``unicode61`` tokens are ``vocabulary.words``' words (lowercased, accents
+        removed); the same length and digit rules apply.
+        """
+        from masthead.search.models import Word
+
+        connection = self.word_connection
+        table = Word._meta.db_table
+        fts = SQLiteFTSIndexEntry._meta.db_table
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{VOCAB_VIEW} "
+                f"USING fts5vocab(main, {fts}, 'row')"
+            )
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {table} (word, docs) SELECT term, doc FROM temp.{VOCAB_VIEW} "  # noqa: S608
+                "WHERE length(term) BETWEEN %s AND %s AND term GLOB '*[^0-9]*'",
+                [vocabulary.MIN_WORD_LENGTH, vocabulary.MAX_WORD_LENGTH],
+            )
 
     def __init__(self, params):
         super().__init__(params)
@@ -466,22 +551,13 @@ def _cte(matched_sql: str) -> str:
 
 def _has_trigram_table(connection) -> bool:
     """Return True when migration 0002 could create the FTS5 trigram table (SQLite ≥ 3.34)."""
-    key = "_masthead_trigram_table"
-    if not hasattr(connection, key):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [TRIGRAM_TABLE]
-            )
-            setattr(connection, key, cursor.fetchone() is not None)
-    return getattr(connection, key)
+    return connection_flag(
+        connection,
+        "trigram_table",
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s",
+        [TRIGRAM_TABLE],
+    )
 
 
-def _order_fields(queryset) -> list[tuple[str, bool]]:
-    """Return (field, descending) pairs of the queryset's plain field ordering, pk excluded."""
-    fields = []
-    for item in queryset.query.order_by:
-        if isinstance(item, str):
-            name = item.lstrip("-")
-            if name != "pk":
-                fields.append((name, item.startswith("-")))
-    return fields
+def _is_insert_trigger(sql: str) -> bool:
+    return " AFTER INSERT ON " in " ".join((sql or "").upper().split())
