@@ -350,6 +350,39 @@ def test_edits_and_unpublishes_of_full_lists_equal_a_full_rebuild(
 
 
 @pytest.mark.django_db
+def test_a_parallel_rebuild_stores_what_a_single_process_rebuild_stores(
+    corpus, settings, monkeypatch
+):
+    from masthead.related.backends import terms
+
+    settings.MASTHEAD_RELATED = {
+        "BACKEND": "masthead.related.backends.terms.TermsBackend",
+        "OPTIONS": {"MODELS": ["news.ArticlePage"], "WORKERS": 1},
+    }
+    services.related_rebuild()
+    single = snapshot()
+    reasons = sorted(RelatedLink.objects.computed().values_list("computed_for_id", "reason"))
+    assert single
+    forks = []
+    original = terms.TermsBackend._parallel
+
+    def counted(function, tasks, workers, **shared):
+        forks.append(workers)
+        return original(function, tasks, workers, **shared)
+
+    monkeypatch.setattr(terms, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(terms, "BATCH", 3)  # several tasks per worker
+    monkeypatch.setattr(terms.TermsBackend, "_parallel", staticmethod(counted))
+    settings.MASTHEAD_RELATED["OPTIONS"]["WORKERS"] = 2
+    services.related_rebuild()
+    assert forks == [2, 2], "text features and ranking both ran in two worker processes"
+    assert snapshot() == single
+    assert (
+        sorted(RelatedLink.objects.computed().values_list("computed_for_id", "reason")) == reasons
+    )
+
+
+@pytest.mark.django_db
 def test_full_lists_keep_their_best(db, news):
     city = news.section("City")
     text = "Councillors at Northbridge Town Hall debated the Wend Bridge repair budget again."
