@@ -330,13 +330,14 @@ def _did_you_mean(query: ReaderQuery, queryset, backend) -> str:
 
 
 def search_suggest(
-    *, text: str, root: Page | None = None, limit: int = SUGGEST_LIMIT
+    *, text: str, root: Page | None = None, limit: int = SUGGEST_LIMIT, request=None
 ) -> list[dict]:
     """Return up to ``limit`` stories for the typeahead, as JSON-ready dicts.
 
     Each has headline, url, section, published (ISO 8601) and thumbnail (URL or
     None). The last word counts as a prefix; text shorter than
-    MIN_SUGGEST_LENGTH gives [].
+    MIN_SUGGEST_LENGTH gives []. With ``request``, the sites' root paths are
+    looked up once for all the URLs instead of once per story.
     """
     query = parse(text)
     words = [t.text for t in query.terms if not t.phrase]
@@ -361,7 +362,7 @@ def search_suggest(
         results = list(backend.search(And(parts) if len(parts) > 1 else parts[0], queryset)[:limit])
     paths = {page.path[: -page.steplen] for page in results}
     titles = dict(Page.objects.filter(path__in=paths).values_list("path", "title")) if paths else {}
-    return [_suggestion(page, titles) for page in results]
+    return [_suggestion(page, titles, request) for page in results]
 
 
 def _with_thumbnails(queryset):
@@ -377,7 +378,7 @@ def _with_thumbnails(queryset):
     return queryset
 
 
-def _suggestion(page: Page, section_titles: dict) -> dict:
+def _suggestion(page: Page, section_titles: dict, request=None) -> dict:
     section = section_titles.get(page.path[: -page.steplen], "")
     published = page.first_published_at
     image = (
@@ -394,7 +395,7 @@ def _suggestion(page: Page, section_titles: dict) -> dict:
                 break
     return {
         "headline": page.title,
-        "url": page.url,
+        "url": page.get_url(request=request),
         "section": section,
         "published": timezone.localtime(published).isoformat() if published else None,
         "thumbnail": thumbnail,

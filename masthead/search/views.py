@@ -50,7 +50,7 @@ def search(request):
 def suggest(request):
     """Return {"query", "results": [{headline, url, section, published, thumbnail}]} as JSON."""
     text = request.GET.get("q", "")
-    results = search_suggest(text=text, root=_home(request))
+    results = search_suggest(text=text, root=_home(request), request=request)
     response = JsonResponse({"query": text[:200], "results": results})
     response["X-Robots-Tag"] = "noindex"
     patch_cache_control(response, public=True, max_age=SUGGEST_MAX_AGE)
