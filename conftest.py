@@ -18,7 +18,9 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret")
 os.environ.setdefault("MASTHEAD_VAR_DIR", tempfile.mkdtemp(prefix="masthead-test-var-"))
 
 # ../shared beside the checkout (CI lays it there); MASTHEAD_SHARED_DIR points elsewhere.
-SHARED_DIR = Path(os.environ.get("MASTHEAD_SHARED_DIR") or Path(__file__).resolve().parent.parent / "shared")
+SHARED_DIR = Path(
+    os.environ.get("MASTHEAD_SHARED_DIR") or Path(__file__).resolve().parent.parent / "shared"
+)
 
 
 def services_required() -> bool:

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('news', '0002_front_page'),
+        ("news", "0002_front_page"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='articlepage',
-            name='also_read_auto',
-            field=models.BooleanField(default=True, help_text='When no related story is placed after a paragraph, show the top suggestion.', verbose_name='Automatic “also read”'),
+            model_name="articlepage",
+            name="also_read_auto",
+            field=models.BooleanField(
+                default=True,
+                help_text="When no related story is placed after a paragraph, show the top suggestion.",
+                verbose_name="Automatic “also read”",
+            ),
         ),
     ]

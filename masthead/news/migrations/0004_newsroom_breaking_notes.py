@@ -7,36 +7,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('news', '0003_article_also_read_auto'),
+        ("news", "0003_article_also_read_auto"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='articlepage',
-            name='breaking',
-            field=models.BooleanField(default=False, help_text='Breaking news: lead the front page with this story (for 24 hours after publishing).'),
+            model_name="articlepage",
+            name="breaking",
+            field=models.BooleanField(
+                default=False,
+                help_text="Breaking news: lead the front page with this story (for 24 hours after publishing).",
+            ),
         ),
         migrations.AddField(
-            model_name='articlepage',
-            name='last_noted_at',
+            model_name="articlepage",
+            name="last_noted_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.CreateModel(
-            name='ArticleNote',
+            name="ArticleNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sort_order', models.IntegerField(blank=True, editable=False, null=True)),
-                ('kind', models.CharField(choices=[('correction', 'Correction'), ('update', 'Update')], default='correction', max_length=20)),
-                ('noted_at', models.DateTimeField(default=django.utils.timezone.now, help_text='When the correction or update was made.')),
-                ('text', models.TextField(max_length=1000)),
-                ('page', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='news.articlepage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sort_order", models.IntegerField(blank=True, editable=False, null=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("correction", "Correction"), ("update", "Update")],
+                        default="correction",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "noted_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now,
+                        help_text="When the correction or update was made.",
+                    ),
+                ),
+                ("text", models.TextField(max_length=1000)),
+                (
+                    "page",
+                    modelcluster.fields.ParentalKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="news.articlepage",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'correction or update',
-                'ordering': ['sort_order'],
-                'abstract': False,
+                "verbose_name": "correction or update",
+                "ordering": ["sort_order"],
+                "abstract": False,
             },
         ),
     ]
