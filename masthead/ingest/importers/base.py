@@ -77,6 +77,15 @@ class Importer:
         return None
 
 
+def read_head(source: Path, size: int) -> bytes | None:
+    """Return the first ``size`` bytes of ``source`` (for sniffing), or None if it cannot be read."""
+    try:
+        with source.open("rb") as fh:
+            return fh.read(size)
+    except OSError:
+        return None
+
+
 def read_text(source: Path) -> str:
     """Return the file's text as UTF-8; binary or undecodable files raise ImportFormatError."""
     try:

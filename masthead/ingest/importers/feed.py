@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from masthead.ingest.importers.base import ArticleDraft, Importer, ImportFormatError
+from masthead.ingest.importers.base import ArticleDraft, Importer, ImportFormatError, read_head
 from masthead.ingest.importers.html import html_to_paragraphs, text_of, unique_names
 
 SUFFIXES = (".rss", ".atom", ".xml", ".rdf", ".feed")
@@ -40,10 +40,8 @@ class FeedImporter(Importer):
     def can_read(self, source: Path) -> bool:
         if not source.name.lower().endswith(SUFFIXES):
             return False
-        try:
-            with source.open("rb") as fh:
-                head = fh.read(PEEK_BYTES)
-        except OSError:
+        head = read_head(source, PEEK_BYTES)
+        if head is None:
             return False
         # A WordPress export is RSS too, but the wordpress importer reads much more of it.
         return bool(FEED_ROOT_RE.search(head)) and not WORDPRESS_EXPORT_RE.search(head)

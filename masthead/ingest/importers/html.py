@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml import html as lxml_html
 
+from masthead.core.text import html_text
 from masthead.ingest.importers.base import ArticleDraft, Importer, ImportFormatError
 
 SUFFIXES = (".html", ".htm", ".xhtml", ".html.gz", ".htm.gz")
@@ -216,16 +217,14 @@ def _outer(element) -> str:
 
 def _has_text(piece: str) -> bool:
     """Return True when ``piece`` holds visible text (not only tags, spaces or &nbsp;)."""
-    text = html_lib.unescape(re.sub(r"<[^>]*>", " ", piece))
-    return bool(text.replace("\xa0", " ").strip())
+    return bool(html_text(piece).replace("\xa0", " ").strip())
 
 
 def paragraphs_text(paragraphs: list[str]) -> str:
     """Return the plain text of body pieces, a line each (what a reader would see)."""
     lines = []
     for piece in paragraphs:
-        text = html_lib.unescape(re.sub(r"<[^>]*>", " ", piece))
-        text = " ".join(text.split())
+        text = " ".join(html_text(piece).split())
         if text:
             lines.append(text)
     return "\n".join(lines)

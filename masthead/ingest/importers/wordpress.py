@@ -43,7 +43,7 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from masthead.ingest.importers.base import ArticleDraft, Importer, ImportFormatError
+from masthead.ingest.importers.base import ArticleDraft, Importer, ImportFormatError, read_head
 from masthead.ingest.importers.html import (
     html_to_paragraphs,
     paragraphs_text,
@@ -130,10 +130,8 @@ class WordPressImporter(Importer):
     def can_read(self, source: Path) -> bool:
         if not source.name.lower().endswith(SUFFIXES):
             return False
-        try:
-            with source.open("rb") as fh:
-                head = fh.read(PEEK_BYTES)
-        except OSError:
+        head = read_head(source, PEEK_BYTES)
+        if head is None:
             return False
         return b"<rss" in head and bool(SNIFF_RE.search(head))
 

@@ -99,8 +99,9 @@ class HomePage(RoutablePageMixin, Page):
         sections = self.sections
         cards = ArticlePage.objects.for_cards()
         # Newsroom (issue 8): a recent story flagged "breaking" leads, in the same query.
+        breaking_since = timezone.now() - BREAKING_MAX_AGE
         recent_breaking = Case(
-            When(breaking=True, first_published_at__gte=timezone.now() - BREAKING_MAX_AGE, then=1),
+            When(breaking=True, first_published_at__gte=breaking_since, then=1),
             default=Value(0),
         )
         # Sorting every article by the computed flag would read the whole archive: pick
@@ -110,9 +111,9 @@ class HomePage(RoutablePageMixin, Page):
         # using the index; the outer query breaks ties.)
         published = ArticlePage.objects.published().order_by("-first_published_at")
         candidates = Q(pk__in=published.values("pk")[: FRONT_LATEST + 1]) | Q(
-            pk__in=published.filter(
-                breaking=True, first_published_at__gte=timezone.now() - BREAKING_MAX_AGE
-            ).values("pk")[: FRONT_LATEST + 1]
+            pk__in=published.filter(breaking=True, first_published_at__gte=breaking_since).values(
+                "pk"
+            )[: FRONT_LATEST + 1]
         )
         latest = list(
             cards.filter(candidates)

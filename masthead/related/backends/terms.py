@@ -514,7 +514,7 @@ class TermsBackend(BaseRelatedBackend):
         entering = []
         for owner, items in held.items():
             hit = scored.get(owner)
-            was_full = len(items) >= KEEP - 1
+            was_full = _was_full(items)
             if hit is not None and (
                 not was_full or (hit[0], -doc.page_id) > min((s, -t) for s, t in items)
             ):
@@ -611,7 +611,7 @@ class TermsBackend(BaseRelatedBackend):
         with transaction.atomic():
             held = self._lists_of(self._forget(page_id))
             # A list that was not full held every story that qualifies: it stays right.
-            self._refill(sorted(owner for owner, items in held.items() if len(items) >= KEEP - 1))
+            self._refill(sorted(owner for owner, items in held.items() if _was_full(items)))
 
     def _maybe_refresh(self) -> None:
         limit = int(self.options.get("AUTO_REFRESH_MAX", AUTO_REFRESH_MAX))
@@ -945,6 +945,11 @@ class TermsBackend(BaseRelatedBackend):
             "postings": RelatedPosting.objects.count(),
             "suggestions": RelatedLink.objects.computed().aggregate(n=Count("pk"))["n"],
         }
+
+
+def _was_full(remaining: list) -> bool:
+    """Return True if a list that lost one suggestion held KEEP before (it may hide an 11th)."""
+    return len(remaining) >= KEEP - 1
 
 
 def _chunks(items: Iterable, size: int):

@@ -7,8 +7,6 @@ a regular expression, and one-to-many relations (tags, bylines) with one query
 per batch (``load_related``); both Masthead backends' indexers use it.
 """
 
-import html
-import re
 from collections import Counter, defaultdict
 from functools import cached_property
 
@@ -17,6 +15,7 @@ from django.db.models import ManyToOneRel
 from django.utils.encoding import force_str
 from modelsearch.index import AutocompleteField, RelatedFields, SearchField
 
+from masthead.core.text import html_text
 from masthead.search.backends.base import WORD_BATCH
 
 
@@ -34,23 +33,6 @@ def indexer_texts(indexer) -> list[str]:
     return texts
 
 
-_TAG = re.compile(r"<[^>]*>")
-
-
-def rich_text_plain(source: str) -> str:
-    """Return the text of rich-text HTML: tags become spaces, entities are decoded.
-
-    A regular expression, not an HTML parser: rich text is stored as the
-    editor's (or an importer's nh3-cleaned) HTML, and indexing reads every
-    paragraph of every article. Malformed HTML gives odd words, never an error.
-    """
-    if "<" in source:
-        source = _TAG.sub(" ", source)
-    if "&" in source:
-        source = html.unescape(source)
-    return source
-
-
 def _plain_value_methods() -> tuple:
     from wagtail.blocks import CharBlock, FieldBlock, TextBlock
 
@@ -64,7 +46,7 @@ def _plain_value_methods() -> tuple:
 def stream_texts(stream_block, value) -> list[str]:
     """Return the searchable texts of a StreamField value, read from its raw data where it is text.
 
-    Rich text blocks give their text (``rich_text_plain``), character and text
+    Rich text blocks give their text (``core.text.html_text``), character and text
     blocks that keep Wagtail's ``get_searchable_content`` give their value; any
     other block is converted and asked, as Wagtail's StreamBlock does. Blocks
     with ``search_index=False`` give nothing.
@@ -83,7 +65,7 @@ def stream_texts(stream_block, value) -> list[str]:
             continue
         if isinstance(block, RichTextBlock):
             if block.search_index and item.get("value"):
-                texts.append(rich_text_plain(force_str(item["value"])))
+                texts.append(html_text(force_str(item["value"])))
         elif type(block).get_searchable_content in plain:
             if block.search_index and item.get("value") is not None:
                 texts.append(force_str(item["value"]))
