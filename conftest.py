@@ -74,6 +74,22 @@ def _locmem_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_buffered_reads():
+    """Drop reads a test left in a trending backend's buffer.
+
+    Otherwise the backend's exit-time flush writes them after the test
+    database is gone and logs "Lost N reads".
+    """
+    yield
+    from masthead.trending.backends import _backends
+
+    for backend in _backends.values():
+        discard = getattr(backend, "discard_buffered", None)
+        if discard is not None:
+            discard()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     """Give every test its own MEDIA_ROOT, so uploaded and generated images never leak."""
     media = tmp_path / "media"

@@ -222,10 +222,14 @@ class DatabaseBackend(BaseTrendingBackend):
         )
         return {hour.astimezone(dt.UTC): total for hour, total in rows}
 
-    def clear(self) -> None:
+    def discard_buffered(self) -> None:
+        """Forget the reads held in this process and not yet written (tests: nothing to flush at exit)."""
         with self._lock:
             self._pending, self._reads, self._recent, self._oldest = Counter(), {}, {}, None
             self._rates = Counter()
+
+    def clear(self) -> None:
+        self.discard_buffered()
         ReadBucket.objects.all().delete()
         ReadSeen.objects.all().delete()
 
