@@ -1,11 +1,11 @@
 """The article body: the blocks a news story is made of."""
 
-from django.utils.html import strip_tags
 from wagtail import blocks
 from wagtail.embeds.blocks import EmbedBlock
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.rich_text import RichText
 
+from masthead.core.text import html_text
 from masthead.news.sanitize import clean_html
 
 PARAGRAPH_FEATURES = [
@@ -32,7 +32,7 @@ class ParagraphBlock(blocks.RichTextBlock):
 
     def get_searchable_content(self, value):
         source = value.source if isinstance(value, RichText) else str(value)
-        return [strip_tags(source)]
+        return [html_text(source)]
 
     class Meta:
         icon = "pilcrow"
