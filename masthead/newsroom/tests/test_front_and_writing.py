@@ -80,3 +80,15 @@ def test_featured_picture_needs_alt_text(client):
     assert ArticlePage.objects.get(pk=article.pk).featured_image_id == with_alt.pk
     html = client.get(article.url).content.decode()
     assert 'alt="Firefighters outside the town hall"' in html
+
+
+@pytest.mark.django_db
+def test_the_newsroom_carries_its_own_name_not_wagtails(client, settings):
+    login = BeautifulSoup(client.get("/newsroom/login/").content, "html.parser")
+    assert login.title.string.strip().endswith(f"- {settings.WAGTAIL_SITE_NAME}")
+    assert login.h1.get_text(strip=True) == "Sign in to the newsroom"
+    member_of("Editor", "erin")
+    assert client.login(username="erin", password=PASSWORD)
+    dashboard = BeautifulSoup(client.get("/newsroom/").content, "html.parser")
+    assert "Wagtail" not in dashboard.title.string
+    assert dashboard.title.string.strip().endswith(settings.WAGTAIL_SITE_NAME)
