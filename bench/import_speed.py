@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import ROOT, setup_django
+
 DATA = (
     Path(os.environ.get("MASTHEAD_SHARED_DIR", ROOT.parent / "shared"))
     / "data"
@@ -42,24 +43,6 @@ def write_subset(path: Path, count: int) -> int:
         rows = list(itertools.islice((ln for ln in src if '"title": null' not in ln), count))
         out.writelines(rows)
     return len(rows)
-
-
-def setup_django(var: str) -> None:
-    os.environ.update(
-        {
-            "MASTHEAD_VAR_DIR": var,
-            "SECRET_KEY": "bench",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-    )
-    os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def leftovers() -> dict[str, float]:

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+from _common import BIN, ROOT, start_server, stop_server
+
 SECTIONS = ["News", "Politics", "Business", "Sport", "Culture", "Science", "World", "City"]
 WORDS = (
     "council harbour bridge budget river vote market school hospital rail museum court "
@@ -209,30 +208,6 @@ def copy_articles(total: int) -> None:
 
     (Path(settings.VAR_DIR) / "article-path").write_text(lead.url)
     print(f"  copied {missing} articles; the measured article is {lead.url}")
-
-
-def start_server(env: dict, port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [BIN / "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    sys.exit("gunicorn did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=20)
 
 
 def wrk(url: str, seconds: int) -> float:

@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import ROOT, setup_django
+
 DATA = (
     Path(os.environ.get("MASTHEAD_SHARED_DIR", ROOT.parent / "shared"))
     / "data"
@@ -56,20 +57,8 @@ def main() -> None:
     if not DATA.exists():
         sys.exit(f"{DATA} is missing")
     var = tempfile.mkdtemp(prefix="masthead-bench-")
-    os.environ.update(
-        {
-            "MASTHEAD_VAR_DIR": var,
-            "SECRET_KEY": "bench",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-    )
-    os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(var)
     from django.contrib.syndication.views import Feed
-    from django.core.management import call_command
     from django.test import RequestFactory
     from django.test.utils import setup_test_environment
     from wagtail.contrib.sitemaps import views as wagtail_sitemap_views
@@ -81,7 +70,6 @@ def main() -> None:
     from masthead.news.models import ArticlePage, HomePage
 
     setup_test_environment()
-    call_command("migrate", verbosity=0)
     subset = Path(var) / "subset.jsonl"
     with gzip.open(DATA, "rt") as src, subset.open("w") as out:
         rows = [

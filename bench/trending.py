@@ -23,19 +23,17 @@ import hmac
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
+from _common import BIN, ROOT, start_server, stop_server
+
 ARTICLES = 1000
 BROWSER = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -144,30 +142,6 @@ def wrk(url: str, script: Path, seconds: int) -> float:
         if "Non-2xx" in line or "Socket errors" in line:
             print("     wrk:", line.strip())
     return float(next(ln for ln in out.splitlines() if ln.startswith("Requests/sec")).split()[1])
-
-
-def start_server(env: dict, port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [BIN / "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.1)
-    os.killpg(server.pid, signal.SIGKILL)
-    sys.exit("gunicorn did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=20)
 
 
 def throughput(var: Path, args, backends: list[str]) -> None:
