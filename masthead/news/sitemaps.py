@@ -21,6 +21,7 @@ from taggit.models import Tag
 from wagtail.contrib.sitemaps import Sitemap
 
 from masthead.core import seo
+from masthead.core.ordering import newest_first
 from masthead.news.models import ArticlePage, Author, HomePage, SectionPage, StandardPage
 
 SITEMAP_MAX_URLS = 50_000  # sitemaps.org: at most 50,000 URLs in one sitemap file
@@ -128,7 +129,7 @@ class GoogleNewsSitemap(ArticleSitemap):
             super()
             .items()
             .filter(first_published_at__gte=since)
-            .order_by("-first_published_at", "-pk")[:NEWS_MAX_URLS]
+            .order_by(*newest_first())[:NEWS_MAX_URLS]
         )
 
     def images(self, item):

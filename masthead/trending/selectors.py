@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from masthead.core.ordering import newest_first
 from masthead.trending.backends import CounterStoreUnavailable, get_backend, hour_of, hours_between
 from masthead.trending.services import trending_ranking_refresh
 
@@ -22,7 +23,7 @@ def trending_list(*, candidates: QuerySet, limit: int) -> list:
     with the most recent candidates. One query, two when filling after reads.
     """
     ids = trending_ranking_refresh()
-    newest = candidates.order_by("-first_published_at", "-pk")
+    newest = candidates.order_by(*newest_first())
     if not ids:
         return list(newest[:limit])
     found = {page.pk: page for page in candidates.filter(pk__in=ids)}

@@ -1,8 +1,10 @@
 from django.core.cache import cache
-from django.db.models import Prefetch, Q
+from django.db.models import CharField, F, Func, Prefetch, Q
+from django.db.models.lookups import Exact
 from wagtail.images import get_image_model
 from wagtail.query import PageQuerySet
 
+from masthead.core.ordering import newest_first
 from masthead.images.renditions import AUTHOR_RENDITIONS, CARD_RENDITIONS
 
 RESTRICTED_PATHS_KEY = "masthead:restricted-paths"
@@ -23,6 +25,27 @@ def forget_restricted_paths(**kwargs) -> None:
     cache.delete(RESTRICTED_PATHS_KEY)
 
 
+# Sections sit at depth 3 (root, front page, section): their paths have three
+# of Wagtail's 4-character steps.
+SECTION_PATH_LENGTH = 12
+
+
+class SectionPath(Func):
+    """``SUBSTR(path, 1, 12)``: the path prefix a page shares with its section.
+
+    Indexed with the publication date (migration news 0005). The numbers are
+    written into the SQL, not bound as parameters: SQLite matches an
+    expression index only against the same literal expression.
+    """
+
+    function = "SUBSTR"  # SQLite's and PostgreSQL's name alike
+    template = f"%(function)s(%(expressions)s, 1, {SECTION_PATH_LENGTH})"
+    output_field = CharField()
+
+    def __init__(self):
+        super().__init__(F("path"))
+
+
 class NewsPageQuerySet(PageQuerySet):
     def private_q(self):
         """Match pages in private sections, like Wagtail's, without a query per listing."""
@@ -34,8 +57,12 @@ class NewsPageQuerySet(PageQuerySet):
 
 class ArticlePageQuerySet(NewsPageQuerySet):
     def published(self) -> "ArticlePageQuerySet":
-        """Return live, public articles, newest first."""
-        return self.live().public().order_by("-first_published_at", "-pk")
+        """Return live, public articles, newest first.
+
+        Ties are broken on the page table's id, so the database reads the date
+        index instead of sorting the archive (see ``core.ordering``).
+        """
+        return self.live().public().order_by(*newest_first())
 
     def for_cards(self) -> "ArticlePageQuerySet":
         """Return live, public articles with what a card shows (image, bylines), newest first."""
@@ -59,6 +86,19 @@ class ArticlePageQuerySet(NewsPageQuerySet):
         return self.published().only(
             "id", "title", "slug", "url_path", "path", "depth", "first_published_at", "draft_title"
         )
+
+    def child_of_q(self, page) -> Q:
+        """Match the children of ``page``; for a section, through the section-date index.
+
+        Wagtail's filter (``path LIKE 'prefix%'``) cannot use an index on SQLite,
+        so "the newest stories of a section whose stories are old" walked the whole
+        date index (170 ms at 100,000 articles). For a page at section depth the
+        same rows are matched by the path prefix expression that migration
+        news 0005 indexes together with the publication date.
+        """
+        if len(page.path) != SECTION_PATH_LENGTH:
+            return super().child_of_q(page)
+        return Q(Exact(SectionPath(), page.path)) & Q(depth=page.depth + 1)
 
     def child_of_any(self, parents) -> "ArticlePageQuerySet":
         """Return pages whose parent is one of ``parents``; none when ``parents`` is empty."""
