@@ -11,7 +11,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from wagtail.images.shortcuts import get_rendition_or_not_found, get_renditions_or_not_found
 
-from masthead.images.renditions import MIME_TYPES, PICTURES, SOURCE_FORMATS, PictureRecipe
+from masthead.images.renditions import (
+    MIME_TYPES,
+    PICTURES,
+    SOURCE_FORMATS,
+    PictureRecipe,
+    filter_for,
+)
 
 register = template.Library()
 
@@ -37,9 +43,9 @@ def picture_html(image, recipe: PictureRecipe, attrs: dict) -> SafeString:
     sizes = attrs.pop("sizes", None) or recipe.sizes
     if image.is_svg():
         # Wagtail drops format and crop operations for SVG: one vector file serves every size.
-        rendition = get_rendition_or_not_found(image, recipe.crops[-1])
+        rendition = get_rendition_or_not_found(image, filter_for(recipe.crops[-1]))
         return format_html("<picture>{}</picture>", rendition.img_tag(attrs))
-    renditions = get_renditions_or_not_found(image, recipe.specs)
+    renditions = get_renditions_or_not_found(image, recipe.filters)
 
     def renditions_in(fmt):
         return _by_width([renditions[recipe.spec(crop, fmt)] for crop in recipe.crops])
