@@ -7,9 +7,12 @@ and measures with wrk, alternating the two URLs for ``--rounds`` rounds:
 - cached article page (the page cache's hit path) req/s
 - the same bytes served as a static file by whitenoise in the same server req/s
 
-then the ratio per round and the median of each. It also renders uncached
-article pages in-process (page cache off) and prints p50/p95 time and the
-query count.
+then the ratio per round and the median of each. Then uncached article
+pages through the same server: wrk asks for random articles with a query
+parameter the page cache does not keep, so every request renders the page
+(WordPress serves about 25 uncached articles/s on this kind of machine). It
+also renders uncached article pages in-process (page cache off) and prints
+p50/p95 time and the query count.
 
     .venv/bin/python bench/serve.py [--articles 100000] [--port 8203] [--rounds 3]
 """
@@ -210,9 +213,61 @@ def copy_articles(total: int) -> None:
     print(f"  copied {missing} articles; the measured article is {lead.url}")
 
 
-def wrk(url: str, seconds: int) -> float:
+UNCACHED_PATHS = 200  # random articles wrk cycles through for the uncached measure
+UNCACHED_SCRIPT = """
+paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[math.random(#paths)] .. "?uncached=" .. counter)
+end
+"""
+
+
+def list_articles(count: int) -> None:
+    """Print the paths of ``count`` random live articles (runs in-process)."""
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from masthead.news.models import ArticlePage
+
+    paths = list(ArticlePage.objects.live().values_list("url_path", flat=True))
+    rng = random.Random(7)
+    for url_path in rng.sample(paths, min(count, len(paths))):
+        # url_path includes the front page's own slug: drop it (the site's root)
+        print("/" + url_path.strip("/").split("/", 1)[1] + "/")
+
+
+def uncached_throughput(env: dict, var: Path, base: str, seconds: int) -> float:
+    """Return wrk's req/s over random articles that the page cache does not answer."""
+    listed = subprocess.run(
+        [sys.executable, __file__, "--list-articles", str(UNCACHED_PATHS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    paths = var / "uncached-paths.txt"
+    paths.write_text(listed)
+    script = var / "uncached.lua"
+    script.write_text(UNCACHED_SCRIPT % paths)
+    # Each picture's renditions are made the first time any page shows it (AVIF takes
+    # about half a second); view every page once so wrk measures rendering, not that.
+    for path in listed.split():
+        _, headers = fetch(base + path + "?uncached=0")
+        assert headers.get("X-Masthead-Cache") != "hit", headers
+    return wrk(base + "/", seconds, script=script)
+
+
+def wrk(url: str, seconds: int, script: Path | None = None) -> float:
+    extra = ["-s", str(script)] if script else []
     out = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", url], capture_output=True, text=True, check=True
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", *extra, url],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("Requests/sec"))
     errors = [line for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line]
@@ -273,9 +328,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--var", type=Path, default=Path("/tmp/masthead-bench-serve"))
     parser.add_argument("--copy-articles", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--list-articles", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.copy_articles:
         return copy_articles(args.copy_articles)
+    if args.list_articles:
+        return list_articles(args.list_articles)
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install -y wrk")
     var = args.var.resolve()
@@ -318,6 +376,11 @@ def main() -> None:
             f"median: cached page {statistics.median(page_rates):.0f} req/s, "
             f"static file {statistics.median(static_rates):.0f} req/s, "
             f"ratio {statistics.median(ratios):.2f}x (target >= 0.5x)"
+        )
+        uncached = uncached_throughput(env, var, base, args.seconds)
+        print(
+            f"uncached articles (random of {UNCACHED_PATHS}, every request rendered): "
+            f"{uncached:.0f} req/s; {uncached / 25:.1f}x WordPress's ~25 req/s"
         )
     finally:
         stop_server(server)

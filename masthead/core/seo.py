@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from wagtail.models import Site
 
 from masthead.core.models import PublicationSettings
+from masthead.images.renditions import renditions_for
 
 SCHEMA_CONTEXT = "https://schema.org"
 
@@ -147,7 +148,7 @@ def image_rendition(image, spec: str, alt: str = "") -> SocialImage | None:
     if image is None:
         return None
     try:
-        rendition = image.get_rendition(spec)
+        rendition = renditions_for(image, [spec])[spec]
     except (OSError, ValueError):  # a missing or unreadable original file
         return None
     return SocialImage(rendition.url, rendition.width, rendition.height, alt or image.title)

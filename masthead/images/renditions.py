@@ -53,6 +53,23 @@ class PictureRecipe:
         return tuple(filter_for(spec) for spec in self.specs)
 
 
+def renditions_for(image, specs) -> dict:
+    """Return ``{spec: rendition}`` of ``image`` for ``specs``, making only missing ones.
+
+    Renditions come from those the view prefetched, else from Wagtail's
+    rendition cache or one query. Wagtail's own ``get_renditions`` also writes
+    every rendition it returns back to the cache, prefetched ones included: a
+    file write (or a Redis round trip) per picture per page view; this does
+    that only for renditions it has to make. A missing original raises
+    ``SourceImageIOError`` (an ``OSError``), as Wagtail's does.
+    """
+    filters = [filter_for(spec) for spec in specs]
+    found = image.find_existing_renditions(*filters)
+    if len(found) < len(set(filters)):
+        return image.get_renditions(*filters)
+    return {f.spec: found[f] for f in filters}
+
+
 @cache
 def filter_for(spec: str) -> Filter:
     """Return the one ``Filter`` of this process for ``spec``.

@@ -9,6 +9,7 @@ from django import template
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from wagtail.images.models import SourceImageIOError
 from wagtail.images.shortcuts import get_rendition_or_not_found, get_renditions_or_not_found
 
 from masthead.images.renditions import (
@@ -17,6 +18,7 @@ from masthead.images.renditions import (
     SOURCE_FORMATS,
     PictureRecipe,
     filter_for,
+    renditions_for,
 )
 
 register = template.Library()
@@ -45,7 +47,10 @@ def picture_html(image, recipe: PictureRecipe, attrs: dict) -> SafeString:
         # Wagtail drops format and crop operations for SVG: one vector file serves every size.
         rendition = get_rendition_or_not_found(image, filter_for(recipe.crops[-1]))
         return format_html("<picture>{}</picture>", rendition.img_tag(attrs))
-    renditions = get_renditions_or_not_found(image, recipe.filters)
+    try:
+        renditions = renditions_for(image, recipe.specs)
+    except SourceImageIOError:
+        renditions = get_renditions_or_not_found(image, recipe.filters)
 
     def renditions_in(fmt):
         return _by_width([renditions[recipe.spec(crop, fmt)] for crop in recipe.crops])

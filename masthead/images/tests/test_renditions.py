@@ -138,3 +138,21 @@ def test_card_prefetch_covers_every_card_rendition():
     from masthead.images.renditions import CARD_LEAD_PICTURE, CARD_PICTURE
 
     assert set(CARD_PICTURE.specs) | set(CARD_LEAD_PICTURE.specs) <= set(CARD_RENDITIONS)
+
+
+@pytest.mark.django_db
+def test_a_second_render_writes_no_rendition_to_the_cache(client):
+    """Wagtail writes every rendition it hands out back to its cache; the pictures do not."""
+    article = article_with_pictures()
+    soup_of(client, article.url)  # makes (and caches) the renditions
+    backend = get_image_model().get_rendition_model().cache_backend
+    with (
+        mock.patch.object(type(backend), "set", autospec=True) as set_one,
+        mock.patch.object(type(backend), "set_many", autospec=True) as set_many,
+    ):
+        soup_of(client, article.url)
+    written = [c.args[1] for c in set_one.call_args_list] + [
+        key for c in set_many.call_args_list for key in c.args[1]
+    ]
+    picture_specs = set(ARTICLE_RENDITIONS) | set(BODY_PICTURE.specs)
+    assert not [key for key in written if any(key.endswith(spec) for spec in picture_specs)]
