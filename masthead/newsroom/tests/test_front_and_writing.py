@@ -87,6 +87,7 @@ def test_the_newsroom_carries_its_own_name_not_wagtails(client, settings):
     login = BeautifulSoup(client.get("/newsroom/login/").content, "html.parser")
     assert login.title.string.strip().endswith(f"- {settings.WAGTAIL_SITE_NAME}")
     assert login.h1.get_text(strip=True) == "Sign in to the newsroom"
+    assert login.find(class_="login-logo").get_text(strip=True) == settings.WAGTAIL_SITE_NAME
     member_of("Editor", "erin")
     assert client.login(username="erin", password=PASSWORD)
     dashboard = BeautifulSoup(client.get("/newsroom/").content, "html.parser")
