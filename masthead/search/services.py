@@ -6,7 +6,7 @@ from django.db import transaction
 from modelsearch.backends import get_search_backend
 from modelsearch.index import get_indexed_models, insert_or_update_object, remove_object
 
-from masthead.search.backends.indexing import MastheadIndexMixin
+from masthead.search.backends.indexing import IndexRows, MastheadIndexMixin
 
 REBUILD_CHUNK = 500  # objects read, indexed and written per step; bounds memory, not speed
 
@@ -57,7 +57,9 @@ def _chunks(queryset, size: int, batched: bool = False):
 
     With ``batched``, prefetches of one-to-many relations the search fields
     follow are dropped: Masthead's index reads those itself, one query per batch
-    (``backends.indexing.load_related``), without a queryset per object.
+    (``backends.indexing.load_related``), without a queryset per object, and
+    the objects are read as rows of the columns the index needs
+    (``backends.indexing.IndexRows``) unless the queryset asks for more.
     """
     last = None
     queryset = queryset.order_by("pk")
@@ -67,9 +69,13 @@ def _chunks(queryset, size: int, batched: bool = False):
         kept = [lookup for lookup in lookups if _lookup_root(lookup) not in handled]
         if len(kept) != len(lookups):
             queryset = queryset.prefetch_related(None).prefetch_related(*kept)
+    # Masthead's index reads rows of values, not model instances (IndexRows).
+    rows = IndexRows.for_queryset(queryset) if batched else None
+    if rows is not None:
+        queryset = rows.queryset
     while True:
         page = queryset if last is None else queryset.filter(pk__gt=last)
-        items = list(page[:size])
+        items = rows.read(page[:size]) if rows is not None else list(page[:size])
         if not items:
             return
         yield items

@@ -60,13 +60,25 @@ class MastheadSearchMixin:
         from modelsearch.conf import get_app_config
         from modelsearch.utils import get_descendants_content_types_pks
 
+        pks = list(pks)
+        if not pks:
+            return {}
         IndexEntry = get_app_config().get_model("IndexEntry")  # noqa: N806
-
-        rows = IndexEntry.objects.filter(
-            content_type_id__in=get_descendants_content_types_pks(model),
-            object_id__in=[str(pk) for pk in pks],
-        ).values_list("object_id", self.entry_text_field)
-        pk_type = type(next(iter(pks))) if pks else str
+        opts = IndexEntry._meta
+        connection = connections[router.db_for_read(IndexEntry)]
+        qn = connection.ops.quote_name
+        cts = get_descendants_content_types_pks(model)
+        # Written by hand: a queryset costs more to compile than this takes to run.
+        sql = (
+            f"SELECT {qn(opts.get_field('object_id').column)}, "  # noqa: S608
+            f"{qn(opts.get_field(self.entry_text_field).column)} FROM {qn(opts.db_table)} "
+            f"WHERE {qn(opts.get_field('content_type').column)} IN ({', '.join(['%s'] * len(cts))}) "
+            f"AND {qn(opts.get_field('object_id').column)} IN ({', '.join(['%s'] * len(pks))})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*cts, *(str(pk) for pk in pks)])
+            rows = cursor.fetchall()
+        pk_type = type(pks[0])
         return {pk_type(object_id): text or "" for object_id, text in rows}
 
     # -- vocabulary -------------------------------------------------------------------
@@ -261,6 +273,19 @@ class RankedResultsMixin:
                 setattr(obj, self._score_field, score)
             results.append(obj)
         return results
+
+    def ranked_pks(self) -> list | None:
+        """Return the primary keys of this slice of the results, best first, loading no object.
+
+        None when only the queryset path can answer (everything matched, or a
+        purely negative query): the caller then reads the results as objects.
+        """
+        if self._results_cache is not None:
+            return [obj.pk for obj in self._results_cache]
+        compiler = self.query_compiler
+        compiler.backend = self.backend
+        rows = compiler.ranked(self.start, self.stop)
+        return None if rows is None else [row[0] for row in rows]
 
     def _do_count(self, limit=None):
         compiler = self.query_compiler

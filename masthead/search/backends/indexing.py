@@ -18,6 +18,8 @@ from modelsearch.index import AutocompleteField, RelatedFields, SearchField
 from masthead.core.text import html_text
 from masthead.search.backends.base import WORD_BATCH
 
+RAW_STREAMS = "_masthead_raw_streams"  # attname → raw StreamField data, on rows read by IndexRows
+
 
 def indexer_texts(indexer) -> list[str]:
     """Return every text an ObjectIndexer puts into the index (title, body, autocomplete)."""
@@ -51,13 +53,24 @@ def stream_texts(stream_block, value) -> list[str]:
     other block is converted and asked, as Wagtail's StreamBlock does. Blocks
     with ``search_index=False`` give nothing.
     """
-    from wagtail.blocks import RichTextBlock
-
     raw = getattr(value, "raw_data", None)
     if raw is None:
         return stream_block.get_searchable_content(value) if value else []
+    return raw_stream_texts(stream_block, raw, lambda: value)
+
+
+def raw_stream_texts(stream_block, raw, bound=None) -> list[str]:
+    """Return ``stream_texts`` of a StreamField's raw data (a list of {"type", "value"} dicts).
+
+    ``bound()`` gives the StreamValue when a block must be converted to be asked;
+    without it the raw data is converted (``stream_block.to_python``) the first
+    time a block needs it, and never for rich text and plain text blocks.
+    """
+    from wagtail.blocks import RichTextBlock
+
     plain = _plain_value_methods()
     texts = []
+    value = None
     for i in range(len(raw)):
         item = raw[i]
         block = stream_block.child_blocks.get(item.get("type"))
@@ -70,22 +83,47 @@ def stream_texts(stream_block, value) -> list[str]:
             if block.search_index and item.get("value") is not None:
                 texts.append(force_str(item["value"]))
         else:
+            if value is None:
+                value = bound() if bound else stream_block.to_python(list(raw))
             child = value[i]
             texts.extend(child.block.get_searchable_content(child.value))
     return texts
 
 
+_FIELD_KINDS: dict = {}  # (model, field name) → ("stream" | "column" | "other", model field)
+
+
+def _field_kind(model, field) -> tuple[str, object]:
+    """Return how a Search/AutocompleteField of ``model`` is read, worked out once per model."""
+    key = (model, field.field_name)
+    kind = _FIELD_KINDS.get(key)
+    if kind is None:
+        from wagtail.fields import StreamField
+
+        try:
+            model_field = field.get_field(model)
+        except FieldDoesNotExist:
+            kind = ("other", None)
+        else:
+            if isinstance(model_field, StreamField):
+                kind = ("stream", model_field)
+            elif not model_field.is_relation and not hasattr(model_field, "get_searchable_content"):
+                kind = ("column", model_field)
+            else:
+                kind = ("other", model_field)
+        _FIELD_KINDS[key] = kind
+    return kind
+
+
 def field_value(field, obj):
     """Return what ``field.get_value(obj)`` returns, StreamField text read by ``stream_texts``."""
-    from wagtail.fields import StreamField
-
-    try:
-        model_field = field.get_field(type(obj))
-    except FieldDoesNotExist:
-        return field.get_value(obj)
-    if isinstance(model_field, StreamField):
+    kind, model_field = _field_kind(type(obj), field)
+    if kind == "stream":
+        raw = getattr(obj, RAW_STREAMS, None)
+        if raw is not None and model_field.attname in raw:
+            return raw_stream_texts(model_field.stream_block, raw[model_field.attname])
         return stream_texts(model_field.stream_block, model_field.value_from_object(obj))
-    if not model_field.is_relation and not hasattr(model_field, "get_searchable_content"):
+    if kind == "column":
         return model_field.value_from_object(obj)  # a plain column, as modelsearch would read it
     return field.get_value(obj)
 
@@ -144,11 +182,13 @@ def load_related(model, objs, batch: int = WORD_BATCH) -> dict[str, tuple[bool, 
         manager = related_model._default_manager
         paths = _leaf_paths(related_model, field)
         groups: dict = defaultdict(list)
-        for i in range(0, len(pks), batch):
-            rows = manager.filter(**{f"{fk.name}__in": pks[i : i + batch]})
+        for lookup, wanted in _owner_lookups(fk, pks, batch):
+            rows = manager.filter(**lookup)
             if paths is not None:
                 fields = [leaf for leaf, _path in paths]
                 for owner, *values in rows.values_list(fk.attname, *[p for _l, p in paths]):
+                    if wanted is not None and owner not in wanted:
+                        continue
                     groups[owner].extend(
                         (leaf, force_str(value))
                         for leaf, value in zip(fields, values, strict=True)
@@ -161,9 +201,29 @@ def load_related(model, objs, batch: int = WORD_BATCH) -> dict[str, tuple[bool, 
                     if isinstance(sub, RelatedFields) and _is_forward(related_model, sub.field_name)
                 ]
                 for row in rows.select_related(*selects):
-                    groups[getattr(row, fk.attname)].append(row)
+                    if wanted is None or getattr(row, fk.attname) in wanted:
+                        groups[getattr(row, fk.attname)].append(row)
         found[field.field_name] = (paths is not None, groups)
     return found
+
+
+RANGE_SPREAD = 4  # integer pks spread over at most this many times their number are read by range
+
+
+def _owner_lookups(fk, pks: list, batch: int):
+    """Yield (filter kwargs, pks to keep or None) reading the related rows of ``pks``.
+
+    A rebuild's batch is a run of consecutive pks: one range (``__gte``/``__lte``)
+    is cheaper to build and run than an IN list of hundreds, and rows of other
+    owners inside the range are dropped in Python. Scattered pks go IN lists.
+    """
+    if pks and all(type(pk) is int for pk in pks):
+        low, high = min(pks), max(pks)
+        if high - low < RANGE_SPREAD * len(pks):
+            yield {f"{fk.name}__gte": low, f"{fk.name}__lte": high}, set(pks)
+            return
+    for i in range(0, len(pks), batch):
+        yield {f"{fk.name}__in": pks[i : i + batch]}, None
 
 
 def _is_forward(model, name: str) -> bool:
@@ -184,15 +244,26 @@ class FastIndexerMixin:
 
     related: dict | None = None
 
+    def prepare_value(self, value):
+        """Return modelsearch's text for a value; a list of texts (a StreamField's) joined at once."""
+        if type(value) is list and all(type(item) is str for item in value):
+            return ", ".join(value)
+        return super().prepare_value(value)
+
     @cached_property
     def prepared(self) -> list[tuple[object, str]]:
         """Return (field, text) for every non-empty value the object gives the index, in order."""
-        return [
-            (current, value)
-            for field in self.search_fields
-            for current, value in self.field_values(self.obj, field)
-            if value
-        ]
+        obj, out = self.obj, []
+        for field in self.search_fields:
+            # The object's own fields directly (``field_values`` without a generator each);
+            # FilterFields give nothing.
+            if isinstance(field, (SearchField, AutocompleteField)):
+                value = self.prepare_value(field_value(field, obj))
+                if value:
+                    out.append((field, value))
+            elif isinstance(field, RelatedFields):
+                out.extend(pair for pair in self.field_values(obj, field) if pair[1])
+        return out
 
     def related_objects(self, obj, field) -> list:
         """Return the objects a RelatedFields reaches from ``obj`` (the batch's, else modelsearch's way)."""
@@ -277,3 +348,135 @@ class VocabularyRebuilderMixin:
         self.index.backend.rebuild_vocabulary(self.index.rebuild_counts or Counter())
         self.index.rebuild_counts = None
         super().finish()
+
+
+def row_builder(model, names: list[str], alias: str):
+    """Return row → instance, as ``model.from_db(alias, names, row)`` builds it, only faster.
+
+    ``row`` holds the values of ``names`` (attnames, in the model's concrete
+    field order); the other fields are deferred and load on access. Wagtail's
+    and modelcluster's constructors only act on a page being created (no id)
+    or on child objects passed as keywords; for a row read from the database
+    they do nothing but cost most of the time (modelcluster lists the model's
+    child relations for every object). When no class of the model defines
+    another ``__init__``, Django's own constructor alone builds the row (its
+    pre_init and post_init signals still fire); otherwise ``from_db`` does.
+    """
+    from django.db.models.base import DEFERRED, Model
+    from modelcluster.models import ClusterableModel
+    from wagtail.models.pages import AbstractPage, ShowInMenusMixin
+
+    known = {
+        Model.__init__,
+        ClusterableModel.__init__,
+        AbstractPage.__dict__.get("__init__"),
+        ShowInMenusMixin.__dict__.get("__init__"),
+        object.__init__,
+    }
+    if any(klass.__dict__.get("__init__", object.__init__) not in known for klass in model.__mro__):
+        return lambda row: model.from_db(alias, names, row)
+    wanted = set(names)
+    fields = model._meta.concrete_fields
+
+    def build(row):
+        values = iter(row)
+        obj = model.__new__(model)
+        Model.__init__(obj, *[next(values) if f.attname in wanted else DEFERRED for f in fields])
+        obj._state.adding = False
+        obj._state.db = alias
+        return obj
+
+    return build
+
+
+class IndexRows:
+    """Read a model's objects for the index as rows of values, never as full model instances.
+
+    Only the columns its Search/AutocompleteFields name are read (plus the
+    primary key and the queryset's annotations, such as a section title
+    ``get_indexed_objects`` adds); StreamFields come as their raw JSON and are
+    read by ``raw_stream_texts`` without building a StreamValue. Each row
+    becomes a light instance (``row_builder``): its other fields are deferred,
+    so a property a search field names still works, loading what it needs.
+    ``for_queryset`` returns None where rows cannot stand for the objects (a
+    queryset with select_related, prefetches or deferred fields of its own).
+    """
+
+    RAW_PREFIX = "_masthead_raw_"
+
+    def __init__(self, queryset):
+        from django.db.models import TextField
+        from django.db.models.functions import Cast
+        from wagtail.fields import StreamField
+
+        model = queryset.model
+        opts = model._meta
+        columns, streams = set(), []
+        for field in model.get_search_fields():
+            if not isinstance(field, (SearchField, AutocompleteField)):
+                continue
+            try:
+                target = opts.get_field(field.field_name)
+            except FieldDoesNotExist:
+                continue  # a property: read on the light instance
+            if isinstance(target, StreamField):
+                if target not in streams:
+                    streams.append(target)
+            elif target.concrete and not target.is_relation:
+                columns.add(target.attname)
+        self.model = model
+        self.names = [
+            f.attname
+            for f in opts.concrete_fields
+            if f.attname in columns
+            or f.primary_key
+            or getattr(f.remote_field, "parent_link", False)
+        ]
+        self.annotations = list(queryset.query.annotations)
+        self.streams = [(f, self.RAW_PREFIX + f.attname) for f in streams]
+        self.queryset = queryset.annotate(
+            **{alias: Cast(f.attname, TextField()) for f, alias in self.streams}
+        )
+
+    @classmethod
+    def for_queryset(cls, queryset) -> "IndexRows | None":
+        query = queryset.query
+        if (
+            query.select_related
+            or getattr(queryset, "_prefetch_related_lookups", ())
+            or query.deferred_loading != (frozenset(), True)
+            or query.values_select
+        ):
+            return None
+        return cls(queryset)
+
+    def read(self, queryset) -> list:
+        """Return the light instances of ``queryset`` (this reader's queryset, filtered and sliced)."""
+        import json
+
+        from django.db import router
+
+        aliases = [alias for _f, alias in self.streams]
+        rows = list(queryset.values_list(*self.names, *self.annotations, *aliases))
+        build = row_builder(self.model, self.names, queryset.db or router.db_for_read(self.model))
+        width, extra = len(self.names), len(self.annotations)
+        objs = []
+        for row in rows:
+            obj = build(row[:width])
+            for name, value in zip(self.annotations, row[width : width + extra], strict=True):
+                setattr(obj, name, value)
+            raw = {}
+            for (field, _alias), text in zip(self.streams, row[width + extra :], strict=True):
+                data = None
+                if text:
+                    try:
+                        data = json.loads(text)
+                    except ValueError:
+                        data = None
+                if isinstance(data, list):
+                    raw[field.attname] = data
+                else:  # not the JSON of a stream (legacy text, NULL): Wagtail converts it
+                    obj.__dict__[field.attname] = field.to_python(text)
+            setattr(obj, RAW_STREAMS, raw)
+            objs.append(obj)
+        return objs

@@ -25,8 +25,9 @@ What it changes, and why:
 - **Indexing.** Entries are written with one DELETE and one ``executemany``
   INSERT per batch instead of an UPDATE per object, field values are read
   once and fast (``indexing.FastIndexerMixin``: raw StreamField text, related
-  objects one query per batch), and ``title_norm`` is not maintained (bm25
-  already normalises by column length). A full rebuild fills the FTS5 table
+  objects one query per batch), a rebuild reads rows of values instead of
+  page objects (``indexing.IndexRows``), and ``title_norm`` is not maintained
+  (bm25 already normalises by column length). A full rebuild fills the FTS5 table
   with one INSERT … SELECT at the end instead of modelsearch's trigger per row,
   and reads the vocabulary from the index itself (``fts5vocab``).
 """
@@ -105,28 +106,38 @@ class MastheadSQLiteObjectIndexer(FastIndexerMixin, ObjectIndexer):
     def _is_lead(field) -> bool:
         return isinstance(field, SearchField) and (field.boost or 0) > LEAD_BOOST
 
-    def _join(self, wanted) -> str:
-        return " ".join(value for field, value in self.prepared if wanted(field))
-
     @cached_property
+    def columns(self) -> tuple[str, str, str]:
+        """Return the (title, autocomplete, body) texts, sorted in one pass over the values.
+
+        The headline's SearchField goes to ``title``; AutocompleteFields and
+        SearchFields boosted above LEAD_BOOST to ``autocomplete`` (the lead);
+        every other SearchField to ``body``.
+        """
+        title, lead, body = [], [], []
+        for field, value in self.prepared:
+            if isinstance(field, AutocompleteField):
+                lead.append(value)
+            elif isinstance(field, SearchField):
+                if field.field_name == "title":
+                    title.append(value)
+                elif self._is_lead(field):
+                    lead.append(value)
+                else:
+                    body.append(value)
+        return " ".join(title), " ".join(lead), " ".join(body)
+
+    @property
     def title(self):
-        return self._join(lambda f: isinstance(f, SearchField) and f.field_name == "title")
+        return self.columns[0]
 
-    @cached_property
-    def body(self):
-        return self._join(
-            lambda f: (
-                isinstance(f, SearchField) and f.field_name != "title" and not self._is_lead(f)
-            )
-        )
-
-    @cached_property
+    @property
     def autocomplete(self):
-        return self._join(
-            lambda f: (
-                isinstance(f, AutocompleteField) or (self._is_lead(f) and f.field_name != "title")
-            )
-        )
+        return self.columns[1]
+
+    @property
+    def body(self):
+        return self.columns[2]
 
 
 class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
