@@ -19,6 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter, not_
 
 MIN_WORD_LENGTH = 3  # shorter tokens are mostly initials and particles
 MAX_ENTITY_WORDS = 5  # longer capitalised runs are headlines in title case, not names
@@ -76,6 +78,15 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=200_000)
+def word_key(low: str) -> str | None:
+    """Return the key a lower-case word counts under, or None for short words and stopwords."""
+    if len(low) < MIN_WORD_LENGTH or low in STOPWORDS:
+        return None
+    key = stem(low)
+    return None if key in STOPWORDS else key
+
+
 def strip_html(text: str) -> str:
     """Return ``text`` without tags, with entities decoded; a tag ends a sentence."""
     if "<" in text:
@@ -120,34 +131,35 @@ def text_features(
     maps keys to the form readers should see where it is not the key itself (a
     capitalised word, a name). Returns how many words were counted
     (the text's length for length normalisation).
+
+    The per-token work runs in C (regex, ``map``, ``Counter``, ``compress``);
+    Python loops only over distinct words, punctuation and capitalised words.
     """
     if not text:
         return 0
-    matches = list(WORD_RE.finditer(text))
-    if not matches:
+    tokens = WORD_RE.findall(text)
+    if not tokens:
         return 0
-    tokens = [m.group(0) for m in matches]
-    lowered = [t.lower() for t in tokens]
-    counted = 0
+    n = len(tokens)
+    lowered = list(map(str.lower, tokens))
+    upper = list(map(str.isupper, map(itemgetter(0), tokens)))
+    stopwords = STOPWORDS
     # Case carries no signal in shouted wire headlines or Title Case headlines.
     sample = text[:CASE_SAMPLE]
     letters = len(LETTER_RE.findall(sample))
-    capitals = [t for t, low in zip(tokens, lowered, strict=True) if low not in STOPWORDS]
+    stop = list(map(stopwords.__contains__, lowered))
+    capitals = n - sum(stop)  # the words that are not stopwords, capitalised or not
     no_case = (letters and len(UPPER_RE.findall(sample)) / letters > UPPER_CASE_SHARE) or (
-        len(capitals) >= 3
-        and sum(t[0].isupper() for t in capitals) / len(capitals) > TITLE_CASE_SHARE
+        capitals >= 3 and sum(compress(upper, map(not_, stop))) / capitals > TITLE_CASE_SHARE
     )
     # A sentence starts at the first token and after end punctuation; any punctuation
-    # between two words ends a name ("Malibu, Calif." is two names).
+    # between two words ends a name ("Malibu, Calif." is two names). gaps[i] is the
+    # text before tokens[i]; by far the most common gap, " ", records nothing.
+    gaps = WORD_RE.split(text)
     starts = {0}
     breaks = {0}
-    previous_end = matches[0].end()
-    for i in range(1, len(matches)):
-        match = matches[i]
-        gap = text[previous_end : match.start()]
-        previous_end = match.end()
-        if gap == " ":  # by far the most common gap: nothing to record
-            continue
+    for i in compress(range(1, n), map(" ".__ne__, gaps[1:n])):
+        gap = gaps[i]
         if gap.strip():
             breaks.add(i)
             if "\n" in gap or SENTENCE_END_RE.search(gap):
@@ -155,25 +167,41 @@ def text_features(
         elif "\n" in gap:
             breaks.add(i)
             starts.add(i)
+    capitalised = list(compress(range(n), upper))
     mid_caps = set()
     if not no_case:
-        mid_caps = {lowered[i] for i, t in enumerate(tokens) if t[0].isupper() and i not in starts}
-    stopwords = STOPWORDS
-    for low, token in zip(lowered, tokens, strict=True):
-        if len(low) < MIN_WORD_LENGTH or low in stopwords:
+        mid_caps = {lowered[i] for i in capitalised if i not in starts}
+    # Each distinct word once, with its number of occurrences. Adding ``weight`` that
+    # many times is what one addition per occurrence gives; a product gives the same
+    # float when every partial sum is a whole number.
+    whole = float(weight).is_integer()
+    counted = 0
+    for low, times in Counter(lowered).items():
+        key = word_key(low)
+        if key is None:
             continue
-        key = stem(low)
-        if key in stopwords:
-            continue
-        words[key] += weight
-        counted += 1
-        if low in mid_caps:
-            labels[key] = _possessive(token)
+        counted += times
+        value = words.get(key, 0)
+        if times == 1 or (whole and float(value).is_integer()):
+            words[key] = value + weight * times
+        else:
+            for _ in range(times):
+                value += weight
+            words[key] = value
+    if mid_caps:
+        # A capitalised word's label is its last occurrence's form (any case).
+        last = dict(zip(lowered, range(n), strict=True))
+        where: dict[str, int] = {}
+        for low in mid_caps:
+            key = word_key(low)
+            if key is not None and last[low] > where.get(key, -1):
+                where[key] = last[low]
+        for key, i in where.items():
+            labels[key] = _possessive(tokens[i])
     if no_case:
         return counted
-    run: list[int] = []
 
-    def flush():
+    def flush(run: list[int]) -> None:
         while run and lowered[run[-1]] in CONNECTORS:
             run.pop()
         if not run:
@@ -190,19 +218,25 @@ def text_features(
         names[key] += weight
         labels.setdefault(key, " ".join(_possessive(tokens[i]) for i in run))
 
-    for i, token in enumerate(tokens):
-        low = lowered[i]
-        if i in breaks and run:
-            flush()
-            run = []
-        if token[0].isupper() and low not in STOPWORDS:
-            run.append(i)
-        elif run and low in CONNECTORS:
-            run.append(i)
-        elif run:
-            flush()
-            run = []
-    flush()
+    # A name is a run of capitalised non-stopwords, with connectors ("Bank of
+    # England") inside, that no punctuation breaks.
+    caps = [i for i in capitalised if not stop[i]]
+    j, m = 0, len(caps)
+    while j < m:
+        position = caps[j]
+        run = [position]
+        j += 1
+        while True:
+            following = position + 1
+            if following >= n or following in breaks:
+                break
+            if j < m and caps[j] == following:
+                j += 1
+            elif lowered[following] not in CONNECTORS:
+                break
+            run.append(following)
+            position = following
+        flush(run)
     return counted
 
 

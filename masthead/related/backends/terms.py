@@ -26,15 +26,17 @@ scheduled), near-duplicates (cosine at least ``DUPLICATE_COSINE`` or the same
 headline), and anything scoring under ``MIN_SCORE``.
 """
 
-import heapq
 import json
 import math
 import multiprocessing
 import os
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import Count, Q, TextField
 from django.db.models.functions import Cast
@@ -84,7 +86,9 @@ STATS_GROWTH = 0.25  # refresh statistics when the site has grown by a quarter
 AUTO_REFRESH_MAX = 2000  # above this, a refresh (a full rebuild) is left to the command
 BATCH = 1000  # pages read per query during a rebuild
 REASON_TERMS = 3  # evidence words a reason names
-NEAR_DAYS = 30.0  # a rebuild scores these first, to learn how far back a story can still rank
+RANK_BLOCK = 250  # pages a rebuild ranks per numpy pass (memory: ~200 candidates × 32 each)
+REBUILD_CACHE_MB = 256  # SQLite page cache while a rebuild rewrites the index
+TOLERANCE = 1e-9  # relative margin around numpy's estimates: rounding is ~1e-16
 PARALLEL_MIN = 5000  # a rebuild of fewer pages runs in this process; forking costs more
 
 # What forked rebuild workers read: set before the pool forks, so it is inherited, not pickled.
@@ -207,6 +211,13 @@ class TermsBackend(BaseRelatedBackend):
             pks = list(queryset.values_list("pk", flat=True))
             for start in range(0, len(pks), BATCH):
                 chunk = pks[start : start + BATCH]
+                # All live pages: a primary-key range selects the chunk (a list of a
+                # thousand ids costs Django more to prepare than the query costs SQLite).
+                span = (
+                    Q(pk__in=chunk)
+                    if wanted is not None
+                    else Q(pk__gte=chunk[0], pk__lte=chunk[-1], live=True)
+                )
                 extra = defaultdict(lambda: ([], []))
                 for slot, lookup in (
                     (0, self.options.get("TAGS")),
@@ -215,7 +226,7 @@ class TermsBackend(BaseRelatedBackend):
                     if not lookup:
                         continue
                     rows = (
-                        model.objects.filter(pk__in=chunk)
+                        model.objects.filter(span)
                         .exclude(**{f"{lookup}__isnull": True})
                         .values_list("pk", lookup)
                     )
@@ -223,7 +234,7 @@ class TermsBackend(BaseRelatedBackend):
                         if value and value not in extra[pk][slot]:
                             extra[pk][slot].append(value)
                 rows = (
-                    model.objects.filter(pk__in=chunk)
+                    model.objects.filter(span)
                     .order_by("pk")
                     .annotate(**raw)
                     .values_list("pk", "path", "first_published_at", *columns)
@@ -268,7 +279,7 @@ class TermsBackend(BaseRelatedBackend):
             n = df.get(key, 1)
             if n > cap:
                 continue
-            idf = math.log(1 + (max(total, n) - n + 0.5) / (n + 0.5))
+            idf = _idf(n, total)
             kind = key[0]
             if kind == "w":
                 weight = idf * tf * (K1 + 1) / (tf + norm_length)
@@ -658,7 +669,7 @@ class TermsBackend(BaseRelatedBackend):
             docs = [doc for chunk in docs for doc in chunk]
         else:
             docs = [self._make_doc(*row) for row in rows]
-        with transaction.atomic():
+        with transaction.atomic(), _large_cache():
             if refresh_stats:
                 df: dict[str, int] = defaultdict(int)
                 for doc in docs:
@@ -678,12 +689,61 @@ class TermsBackend(BaseRelatedBackend):
                 df = {key: n for key, (_, n, _) in terms.items()}
             for doc in docs:
                 self._weigh(doc, df, total, average)
-            self._write_index(docs, df, terms, refresh_stats, total, average)
-            self._rank_all(docs, progress)
+            # On SQLite the links' indexes go while their rows are replaced and are built
+            # again once: deleting and inserting a million rows costs half as much
+            # without them. Readers keep the committed snapshot (WAL) meanwhile.
+            link_indexes = _drop_sqlite_indexes(RelatedLink)
+            term_rows = self._prepare_index(docs, df, terms, refresh_stats)
+            self._rank_all(
+                docs,
+                progress,
+                meanwhile=lambda: self._write_index(docs, term_rows, refresh_stats, total, average),
+            )
+            with connection.cursor() as cursor:
+                for sql in link_indexes:
+                    cursor.execute(sql)
         return len(docs)
 
-    def _write_index(self, docs, df, terms, refresh_stats, total, average) -> None:
-        """Replace the stored index with ``docs``; set ``doc.features`` to [(term_id, weight)]."""
+    def _prepare_index(self, docs, df, terms, refresh_stats) -> list[tuple]:
+        """Number the features of ``docs``; set ``doc.features`` [(term_id, weight)] and the
+        maps ranking reads. Return the RelatedTerm rows ``_write_index`` stores on a refresh
+        ([] otherwise: terms the frozen statistics lack are stored here, as new terms)."""
+        rows = []
+        if refresh_stats:
+            labels: dict[str, str] = {}
+            for doc in docs:
+                for key, _ in doc.weights:
+                    labels.setdefault(key, doc.labels.get(key, key[2:]))
+            keep = {key for key, n in df.items() if n >= 2} | set(labels)
+            for key in keep:
+                if key not in labels:
+                    labels[key] = key[2:]
+            rows = [
+                (i, key[:120], labels[key][:120], df[key]) for i, key in enumerate(sorted(keep), 1)
+            ]
+            terms.update({key: (i, n, label) for i, key, label, n in rows})
+        else:
+            missing = sorted({k for d in docs for k, _ in d.weights if k not in terms})
+            if missing:
+                labels = {}
+                for doc in docs:
+                    for key, _ in doc.weights:
+                        labels.setdefault(key, doc.labels.get(key, key[2:]))
+                RelatedTerm.objects.bulk_create(
+                    [RelatedTerm(key=k[:120], label=labels[k][:120], df=1) for k in missing],
+                    batch_size=2000,
+                )
+                terms.update(self._term_rows(missing))
+        for doc in docs:
+            doc.features = sorted((terms[key][0], weight) for key, weight in doc.weights)
+            doc.vector = dict(doc.features)
+            doc.key_ids = {terms[key][0] for key in doc.keys}
+            doc.term_labels = {terms[key][0]: key[:2] + terms[key][2] for key, _ in doc.weights}
+        return rows
+
+    def _write_index(self, docs, term_rows, refresh_stats, total, average) -> None:
+        """Replace the stored index with ``docs`` (numbered by ``_prepare_index``) and delete
+        the computed lists. Ranking runs meanwhile in forked workers: it reads memory only."""
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             cursor.execute(
@@ -700,50 +760,23 @@ class TermsBackend(BaseRelatedBackend):
         if refresh_stats:
             with connection.cursor() as cursor:
                 cursor.execute(f"DELETE FROM {quote(RelatedTerm._meta.db_table)}")
-            labels: dict[str, str] = {}
-            for doc in docs:
-                for key, _ in doc.weights:
-                    labels.setdefault(key, doc.labels.get(key, key[2:]))
-            keep = {key for key, n in df.items() if n >= 2} | set(labels)
-            for key in keep:
-                if key not in labels:
-                    labels[key] = key[2:]
-            rows = [
-                (i, key[:120], labels[key][:120], df[key]) for i, key in enumerate(sorted(keep), 1)
-            ]
-            self._insert(RelatedTerm, ["id", "key", "label", "df"], rows)
+            self._insert(RelatedTerm, ["id", "key", "label", "df"], term_rows)
             self._reset_sequence(RelatedTerm)
-            terms.update({key: (i, n, label) for i, key, label, n in rows})
             RelatedStats.objects.all().delete()
             RelatedStats.objects.create(
                 documents=total, average_length=average, refreshed_at=timezone.now()
             )
-        else:
-            missing = sorted({k for d in docs for k, _ in d.weights if k not in terms})
-            if missing:
-                labels = {}
-                for doc in docs:
-                    for key, _ in doc.weights:
-                        labels.setdefault(key, doc.labels.get(key, key[2:]))
-                RelatedTerm.objects.bulk_create(
-                    [RelatedTerm(key=k[:120], label=labels[k][:120], df=1) for k in missing],
-                    batch_size=2000,
-                )
-                terms.update(self._term_rows(missing))
         self._insert(
             RelatedDocument,
             ["page_id", "day", "group_key", "title_key", "norm", "floor", "floor_target"],
             [(d.page_id, d.day, d.group_key, d.title_key, d.norm, 0.0, 0) for d in docs],
         )
+        # In document order (each document's features by term id): SQLite's foreign-key
+        # checks then walk the documents' table in order, a fifth faster than term order.
         postings = []
         for doc in docs:
-            doc.features = sorted((terms[key][0], weight) for key, weight in doc.weights)
-            doc.vector = dict(doc.features)
-            doc.terms = frozenset(doc.vector)
-            doc.key_ids = {terms[key][0] for key in doc.keys}
-            doc.term_labels = {terms[key][0]: key[:2] + terms[key][2] for key, _ in doc.weights}
-            postings.extend((t, doc.page_id, w, t in doc.key_ids) for t, w in doc.features)
-        postings.sort()
+            key_ids = doc.key_ids
+            postings.extend((t, doc.page_id, w, t in key_ids) for t, w in doc.features)
         self._insert(RelatedPosting, ["term_id", "document_id", "weight", "is_key"], postings)
         table = quote(RelatedPosting._meta.db_table)
         with connection.cursor() as cursor:
@@ -766,32 +799,34 @@ class TermsBackend(BaseRelatedBackend):
         return max(1, wanted)
 
     @staticmethod
-    def _parallel(function, tasks, workers: int, **shared) -> list:
+    def _parallel(function, tasks, workers: int, meanwhile=None, **shared) -> list:
         """Return ``[function(task) for task in tasks]`` computed by ``workers`` forked processes.
 
         ``shared`` is inherited by the workers (read it from ``_FORKED``) instead of
         being pickled with every task. The workers compute only: they never touch
-        the database connection they inherit.
+        the database connection they inherit. ``meanwhile()``, if given, runs in
+        this process while they work.
         """
         _FORKED.update(shared)
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                results = list(pool.imap(function, tasks))
+                pending = pool.imap(function, tasks)
+                if meanwhile:
+                    meanwhile()
+                results = list(pending)
                 pool.close()
                 pool.join()
                 return results
         finally:
             _FORKED.clear()
 
-    def _rank_all(self, docs: list[Doc], progress: Progress | None) -> None:
-        """Rank every document against the in-memory index and store lists and floors."""
-        by_key: dict[int, list[int]] = defaultdict(list)
-        by_term: dict[int, list[int]] = defaultdict(list)
-        for i, doc in enumerate(docs):
-            for term in doc.key_ids:
-                by_key[term].append(i)
-            for term in doc.vector:
-                by_term[term].append(i)
+    def _rank_all(self, docs: list[Doc], progress: Progress | None, meanwhile=None) -> None:
+        """Rank every document against the in-memory index and store lists and floors.
+
+        ``meanwhile()`` (the index writes) runs in this process while forked workers
+        rank, or first when there are no workers.
+        """
+        arrays = _rank_arrays(docs)
         ranges = [(start, min(start + BATCH, len(docs))) for start in range(0, len(docs), BATCH)]
         workers = self._workers(len(docs))
         if workers > 1:
@@ -799,13 +834,15 @@ class TermsBackend(BaseRelatedBackend):
                 _rank_range_forked,
                 ranges,
                 workers,
+                meanwhile=meanwhile,
                 backend=self,
                 docs=docs,
-                by_key=by_key,
-                by_term=by_term,
+                arrays=arrays,
             )
         else:
-            parts = [self._rank_range(docs, by_key, by_term, start, stop) for start, stop in ranges]
+            if meanwhile:
+                meanwhile()
+            parts = [self._rank_range(docs, arrays, start, stop) for start, stop in ranges]
         links, floors = [], []
         for (start, stop), (part_links, part_floors) in zip(ranges, parts, strict=True):
             links.extend(part_links)
@@ -814,77 +851,115 @@ class TermsBackend(BaseRelatedBackend):
                 progress(stop - start)
         self._store_all(links, floors)
 
-    def _rank_range(self, docs: list[Doc], by_key, by_term, start: int, stop: int):
+    def _rank_range(self, docs: list[Doc], arrays: dict, start: int, stop: int):
         """Return (link rows, floor rows) for ``docs[start:stop]`` ranked against all ``docs``."""
         links, floors = [], []
-        for i in range(start, stop):
-            doc = docs[i]
-            # The pages holding one of this page's keys, or holding one of its
-            # features as their key: the same rule as ``_candidates``.
-            candidates = set()
-            for term in doc.key_ids:
-                candidates.update(by_term[term])
-            for term in doc.vector:
-                if term in by_key:
-                    candidates.update(by_key[term])
-            candidates.discard(i)
-            # The stories of the same weeks first; then an older story is scored only if
-            # even a near-duplicate that far apart (the best any story could score) would
-            # beat the tenth kept one. Exact: the lists are the unpruned ones.
-            day, near, far = doc.day, [], []
-            for j in candidates:
-                (near if abs(docs[j].day - day) <= NEAR_DAYS else far).append(j)
-            scored, best = [], []
-            self._score_into(doc, near, docs, scored, best)
-            if len(best) >= KEEP:
-                horizon = _horizon(best[0])
-                far = [j for j in far if abs(docs[j].day - day) <= horizon]
-            self._score_into(doc, far, docs, scored, best)
-            group = doc.group_key
-            top = sorted(scored, key=lambda sj: (-sj[0], docs[sj[1]].page_id))[:KEEP]
-            for rank, (score, j) in enumerate(top):
-                other = docs[j]
-                theirs = other.vector
-                shared = [
-                    (weight * theirs[term], doc.term_labels[term])
-                    for term, weight in doc.features
-                    if term in theirs
-                ]
-                reason = self._reason(shared, other.group_key == group, day - other.day)
-                links.append(
-                    (rank, doc.page_id, other.page_id, "", "", None, False, score, reason, None)
-                )
-            if len(top) >= KEEP:
-                floors.append((top[-1][0], docs[top[-1][1]].page_id, doc.page_id))
+        for block in range(start, stop, RANK_BLOCK):
+            self._rank_block(docs, arrays, block, min(block + RANK_BLOCK, stop), links, floors)
         return links, floors
 
-    def _score_into(self, doc: Doc, candidates, docs: list[Doc], scored: list, best: list) -> None:
-        """Append (score, index) of each qualifying candidate to ``scored``; keep the KEEP best
-        scores in the min-heap ``best``."""
-        terms, vector, day = doc.terms, doc.vector, doc.day
-        group, title, norm = doc.group_key, doc.title_key, doc.norm
+    def _rank_block(self, docs, arrays, start, stop, links, floors) -> None:
+        """Append the link and floor rows of ``docs[start:stop]`` to ``links`` and ``floors``.
+
+        Candidates follow ``_candidates``' rule (the pages holding one of a page's
+        keys, or holding one of its features as their key). Their dot products are
+        computed with numpy, summed left to right in term-id order — bit for bit the
+        sum ``_candidates`` computes, so incremental updates still equal a rebuild.
+        Scores are first estimated in numpy; the ones that can reach a page's top
+        KEEP (within a margin far wider than rounding) are computed again with
+        ``_score``, so the stored scores and order are exactly the incremental ones.
+        """
+        terms, weights, valid = arrays["terms"], arrays["weights"], arrays["valid"]
+        n = len(docs)
+        pairs = [
+            # The pages holding one of this page's keys…
+            _pairs(
+                arrays["posting_ptr"], arrays["posting_docs"], terms, arrays["keys"], start, stop
+            ),
+            # …and those holding one of its features as their key.
+            _pairs(arrays["holder_ptr"], arrays["holder_docs"], terms, valid, start, stop),
+        ]
+        left = np.concatenate([p[0] for p in pairs])
+        right = np.concatenate([p[1] for p in pairs])
+        other = left != right
+        code = np.sort(left[other] * n + right[other])
+        if len(code):
+            code = code[np.concatenate(([True], code[1:] != code[:-1]))]
+        left, right = code // n, code % n
+        if len(code):
+            # The block's features as a small dense matrix: row = page, column = local term.
+            rows, cols = np.nonzero(valid[start:stop])
+            block_terms = terms[start:stop][rows, cols]
+            local_terms = np.unique(block_terms)
+            local = arrays["local"]
+            local[local_terms] = np.arange(1, len(local_terms) + 1)  # column 0 stays zero
+            dense = np.zeros((stop - start, len(local_terms) + 1))
+            dense[rows, local[block_terms]] = weights[start:stop][rows, cols]
+            products = weights[right] * dense[(left - start)[:, None], local[terms[right]]]
+            local[local_terms] = 0  # back to "not a term of this block"
+            dots = np.cumsum(products, axis=1)[:, -1]
+            norm, day = arrays["norm"], arrays["day"]
+            cosine = dots / (norm[left] * norm[right])
+            estimate = cosine * (1.0 + np.abs(day[left] - day[right]) / DECAY_DAYS) ** (
+                -DECAY_POWER
+            )
+            estimate = np.where(
+                arrays["group"][left] == arrays["group"][right],
+                estimate * SECTION_BOOST,
+                estimate,
+            )
+            title = arrays["title"]
+            same_title = (title[left] >= 0) & (title[left] == title[right])
+            ok = (dots > 0) & ~same_title
+            loose = ok & (cosine < DUPLICATE_COSINE * (1 + TOLERANCE))
+            loose &= estimate >= MIN_SCORE * (1 - TOLERANCE)
+            strict = ok & (cosine < DUPLICATE_COSINE * (1 - TOLERANCE))
+            strict &= estimate >= MIN_SCORE * (1 + TOLERANCE)
+            # The KEEPth best certain score of each page: nothing much below it can rank.
+            certain = np.where(strict, estimate, -np.inf)
+            order = np.lexsort((-certain, left))
+            first = np.searchsorted(left[order], np.arange(start, stop))
+            count = np.bincount(left[strict] - start, minlength=stop - start)
+            threshold = np.zeros(stop - start)
+            full = count >= KEEP
+            threshold[full] = certain[order[first[full] + KEEP - 1]] * (1 - TOLERANCE)
+            shortlist = np.nonzero(loose & (estimate >= threshold[left - start]))[0]
+            short_left = left[shortlist].tolist()
+            short_right = right[shortlist].tolist()
+            short_dots = dots[shortlist].tolist()
+        else:
+            short_left = short_right = short_dots = []
         score_pair = self._score
-        for j in candidates:
-            other = docs[j]
-            theirs = other.vector
-            dot = 0.0
-            for term in sorted(terms & other.terms):
-                dot += vector[term] * theirs[term]
+        scored: dict[int, list] = defaultdict(list)
+        for i, j, dot in zip(short_left, short_right, short_dots, strict=True):
+            doc, other = docs[i], docs[j]
             score = score_pair(
                 dot,
-                norm,
+                doc.norm,
                 other.norm,
-                day,
+                doc.day,
                 other.day,
-                other.group_key == group,
-                bool(title) and other.title_key == title,
+                other.group_key == doc.group_key,
+                bool(doc.title_key) and other.title_key == doc.title_key,
             )
             if score is not None:
-                scored.append((score, j))
-                if len(best) < KEEP:
-                    heapq.heappush(best, score)
-                elif score > best[0]:
-                    heapq.heapreplace(best, score)
+                scored[i].append((score, other.page_id, other))
+        for i in range(start, stop):
+            if i not in scored:
+                continue
+            doc = docs[i]
+            top = sorted(scored[i], key=lambda sjo: (-sjo[0], sjo[1]))[:KEEP]
+            term_labels, group, day, vector = doc.term_labels, doc.group_key, doc.day, doc.vector
+            for rank, (score, target, other) in enumerate(top):
+                theirs = other.vector
+                shared = [
+                    (vector[term] * theirs[term], term_labels[term])
+                    for term in vector.keys() & theirs.keys()
+                ]
+                reason = self._reason(shared, other.group_key == group, day - other.day)
+                links.append((rank, doc.page_id, target, "", "", None, False, score, reason, None))
+            if len(top) >= KEEP:
+                floors.append((top[-1][0], top[-1][1], doc.page_id))
 
     def _store_all(self, links: list[tuple], floors: list[tuple]) -> None:
         """Insert the ranked link rows and set every document's floor."""
@@ -947,6 +1022,53 @@ class TermsBackend(BaseRelatedBackend):
         }
 
 
+@lru_cache(maxsize=1 << 16)
+def _idf(n: int, total: int) -> float:
+    """Return BM25's inverse document frequency of a feature held by ``n`` of ``total`` pages."""
+    return math.log(1 + (max(total, n) - n + 0.5) / (n + 0.5))
+
+
+@contextmanager
+def _large_cache():
+    """On SQLite, give the connection a page cache of REBUILD_CACHE_MB while the block runs.
+
+    A rebuild rewrites several hundred megabytes of rows and indexes in one
+    transaction; SQLite's default 2 MB cache spills and re-reads pages all along.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = {-REBUILD_CACHE_MB * 1024}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def _drop_sqlite_indexes(model) -> list[str]:
+    """On SQLite, drop ``model``'s indexes and return the statements that create them again.
+
+    Elsewhere nothing is dropped (on PostgreSQL, DROP INDEX would lock the table
+    against readers until the rebuild commits) and [] comes back.
+    """
+    if connection.vendor != "sqlite":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
+            [model._meta.db_table],
+        )
+        found = cursor.fetchall()
+        for name, _ in found:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    return [sql for _, sql in found]
+
+
 def _was_full(remaining: list) -> bool:
     """Return True if a list that lost one suggestion held KEEP before (it may hide an 11th)."""
     return len(remaining) >= KEEP - 1
@@ -973,19 +1095,77 @@ def _make_docs_chunk(rows: list[tuple]) -> list[Doc]:
 def _rank_range_forked(bounds: tuple[int, int]):
     """A rebuild worker's task: the ranked rows of the documents in ``bounds``."""
     shared = _FORKED
-    return shared["backend"]._rank_range(
-        shared["docs"], shared["by_key"], shared["by_term"], *bounds
-    )
+    return shared["backend"]._rank_range(shared["docs"], shared["arrays"], *bounds)
 
 
-def _horizon(floor: float) -> float:
-    """Return the gap in days beyond which no story can score ``floor`` (see ``_score``).
+def _rank_arrays(docs: list[Doc]) -> dict:
+    """Return the in-memory index ``_rank_block`` reads, as numpy arrays.
 
-    The best score at ``days`` apart is a near-duplicate's in the same section,
-    DUPLICATE_COSINE × SECTION_BOOST × (1 + days / DECAY_DAYS) ** -DECAY_POWER;
-    solved for days, with a margin so rounding never prunes a story that could rank.
+    ``terms``/``weights``: one row per document, its features sorted by term id,
+    padded with term 0 and weight 0 (``valid`` marks the real ones, ``keys`` its
+    keys); ``posting_ptr``/``posting_docs``: for each term id, the documents
+    holding it (CSR); ``holder_ptr``/``holder_docs``: those holding it as a key;
+    ``norm``, ``day``, ``group`` and ``title`` (-1 for none) per document;
+    ``local``: scratch space of one slot per term id.
     """
-    if floor <= 0:
-        return math.inf
-    ratio = DUPLICATE_COSINE * SECTION_BOOST / floor
-    return DECAY_DAYS * (ratio ** (1 / DECAY_POWER) - 1) * (1 + 1e-6) + 1e-6
+    n = len(docs)
+    lengths = np.fromiter((len(d.features) for d in docs), dtype=np.int64, count=n)
+    total = int(lengths.sum())
+    flat_terms = np.fromiter((t for d in docs for t, _ in d.features), np.int64, total)
+    flat_weights = np.fromiter((w for d in docs for _, w in d.features), np.float64, total)
+    flat_keys = np.fromiter(
+        (t in d.key_ids for d in docs for t, _ in d.features), dtype=bool, count=total
+    )
+    width = max(int(lengths.max()) if n else 0, 1)
+    rows = np.repeat(np.arange(n), lengths)
+    cols = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    terms = np.zeros((n, width), dtype=np.int64)
+    weights = np.zeros((n, width))
+    valid = np.zeros((n, width), dtype=bool)
+    keys = np.zeros((n, width), dtype=bool)
+    terms[rows, cols] = flat_terms
+    weights[rows, cols] = flat_weights
+    valid[rows, cols] = True
+    keys[rows, cols] = flat_keys
+    size = int(flat_terms.max()) + 2 if total else 2
+
+    def by_term(term_ids, doc_ids):
+        ptr = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term_ids, minlength=size), out=ptr[1:])
+        return ptr, doc_ids[np.argsort(term_ids, kind="stable")]
+
+    posting_ptr, posting_docs = by_term(flat_terms, rows)
+    holder_ptr, holder_docs = by_term(flat_terms[flat_keys], rows[flat_keys])
+    groups: dict[str, int] = {}
+    titles: dict[str, int] = {"": -1}
+    return {
+        "terms": terms,
+        "weights": weights,
+        "valid": valid,
+        "keys": keys,
+        "posting_ptr": posting_ptr,
+        "posting_docs": posting_docs,
+        "holder_ptr": holder_ptr,
+        "holder_docs": holder_docs,
+        "norm": np.fromiter((d.norm for d in docs), np.float64, n),
+        "day": np.fromiter((d.day for d in docs), np.float64, n),
+        "group": np.fromiter(
+            (groups.setdefault(d.group_key, len(groups)) for d in docs), np.int64, n
+        ),
+        "title": np.fromiter(
+            (titles.setdefault(d.title_key, len(titles) - 1) for d in docs), np.int64, n
+        ),
+        # Scratch: 0 in every slot = "not a term of the block" (``_rank_block`` sets, resets).
+        "local": np.zeros(size, dtype=np.int64),
+    }
+
+
+def _pairs(ptr, members, terms, mask, start: int, stop: int):
+    """Return (left, right) page indexes: each page ``i`` in [start, stop), for each of its
+    features ``t`` that ``mask`` marks, paired with every page ``members`` lists under ``t``."""
+    rows, cols = np.nonzero(mask[start:stop])
+    found = terms[start:stop][rows, cols]
+    first = ptr[found]
+    count = ptr[found + 1] - first
+    offsets = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+    return np.repeat(rows + start, count), members[offsets]
