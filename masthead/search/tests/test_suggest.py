@@ -12,9 +12,9 @@ from masthead.images.renditions import CARD, CARD_SMALL
 from masthead.news import services
 from masthead.news.models import ArticlePage
 from masthead.news.tests.factories import AuthorFactory, NewsImageFactory, home, section
-from masthead.search import selectors
 from masthead.search.selectors import (
     search_suggest,
+    suggest,
     suggestions_from_pages,
     suggestions_from_pks,
 )
@@ -53,7 +53,7 @@ def pictured_stories():
 
 def orm_suggestions(pks, request):
     """Return the typeahead dicts as the page-object path builds them, in ``pks`` order."""
-    queryset = selectors._with_thumbnails(ArticlePage.objects.filter(pk__in=pks))
+    queryset = suggest._with_thumbnails(ArticlePage.objects.filter(pk__in=pks))
     pages = queryset.in_bulk(pks)
     return suggestions_from_pages([pages[pk] for pk in pks], request)
 
@@ -75,7 +75,7 @@ def test_values_path_gives_the_same_json_as_the_page_objects(pictured_stories):
 def test_typeahead_answers_as_the_page_object_path_would(pictured_stories, monkeypatch):
     request = RequestFactory().get("/search/suggest/")
     fast = search_suggest(text="harbo", root=home(), request=request)
-    monkeypatch.setattr(selectors, "_routes_like_page", lambda model: False)
+    monkeypatch.setattr(suggest, "_routes_like_page", lambda model: False)
     slow = search_suggest(text="harbo", root=home(), request=RequestFactory().get("/"))
     assert len(fast) == 4
     assert fast == slow
