@@ -21,6 +21,7 @@ from taggit.models import Tag
 from wagtail.images import get_image_model
 
 from masthead.core import seo
+from masthead.images.renditions import renditions_for
 from masthead.news.models import ArticleAuthor, ArticlePage, ArticleTag, HomePage, SectionPage
 from masthead.news.models.pages import home_for
 from masthead.news.models.querysets import author_queryset
@@ -227,7 +228,8 @@ class ArticleFeed(Feed):
             item._feed_rendition = None
             if item.featured_image is not None:
                 try:
-                    item._feed_rendition = item.featured_image.get_rendition(FEED_IMAGE)
+                    found = renditions_for(item.featured_image, [FEED_IMAGE])
+                    item._feed_rendition = found[FEED_IMAGE]
                 except (OSError, ValueError):  # a missing or unreadable original
                     pass
         return item._feed_rendition
