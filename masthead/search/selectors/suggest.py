@@ -4,6 +4,7 @@ Shares the results page's query parsing, filters and backend
 (``selectors.results``); see ``search_suggest``.
 """
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 from django.utils import timezone
 from modelsearch.query import And, Fuzzy, PlainText
@@ -114,15 +115,14 @@ def suggestions_from_pks(model, pks: list, request=None) -> list[dict]:
         if row is None:
             continue
         _pk, title, url_path, published, section, thumbnail = row
-        published = to_datetime(published)
         out.append(
-            {
-                "headline": title,
-                "url": _PageUrl(url_path).get_url(request=request),
-                "section": section or "",
-                "published": timezone.localtime(published).isoformat() if published else None,
-                "thumbnail": storage.url(thumbnail) if thumbnail else None,
-            }
+            _suggestion_json(
+                title,
+                _PageUrl(url_path).get_url(request=request),
+                section,
+                to_datetime(published),
+                storage.url(thumbnail) if thumbnail else None,
+            )
         )
     return out
 
@@ -201,13 +201,9 @@ def _thumbnail_field(model):
     """Return the model's THUMBNAIL_FIELD (a foreign key to the image model), or None."""
     try:
         field = model._meta.get_field(THUMBNAIL_FIELD)
-    except Exception:  # noqa: BLE001 (FieldDoesNotExist: a model without a picture)
+    except FieldDoesNotExist:  # a model without a picture
         return None
     return field if getattr(field, "many_to_one", False) and field.concrete else None
-
-
-def _has_thumbnail_field(model) -> bool:
-    return any(f.name == THUMBNAIL_FIELD for f in model._meta.get_fields())
 
 
 def suggestions_from_pages(pages: list[Page], request=None) -> list[dict]:
@@ -221,7 +217,7 @@ def _with_thumbnails(queryset):
     """Return the queryset without stream fields, its pictures' thumbnails prefetched if it has any."""
     if hasattr(queryset, "defer_streamfields"):
         queryset = queryset.defer_streamfields()
-    if _has_thumbnail_field(queryset.model):
+    if _thumbnail_field(queryset.model) is not None:
         from django.db.models import Prefetch
         from wagtail.images import get_image_model
 
@@ -233,9 +229,8 @@ def _with_thumbnails(queryset):
 def _suggestion(page: Page, section_titles: dict, request=None) -> dict:
     section = section_titles.get(page.path[: -page.steplen], "")
     published = page.first_published_at
-    image = (
-        getattr(page, "featured_image", None) if getattr(page, "featured_image_id", None) else None
-    )
+    field = _thumbnail_field(type(page))
+    image = getattr(page, field.name) if field and getattr(page, field.attname) else None
     thumbnail = None
     if image is not None:
         # Only a rendition that already exists (prefetched, the small card's first): the
@@ -245,10 +240,17 @@ def _suggestion(page: Page, section_titles: dict, request=None) -> dict:
             if spec in existing:
                 thumbnail = existing[spec].url
                 break
+    return _suggestion_json(
+        page.title, page.get_url(request=request), section, published, thumbnail
+    )
+
+
+def _suggestion_json(headline, url, section, published, thumbnail) -> dict:
+    """Return one typeahead entry: the JSON's keys in one place for both read paths."""
     return {
-        "headline": page.title,
-        "url": page.get_url(request=request),
-        "section": section,
+        "headline": headline,
+        "url": url,
+        "section": section or "",
         "published": timezone.localtime(published).isoformat() if published else None,
         "thumbnail": thumbnail,
     }
