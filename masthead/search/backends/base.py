@@ -8,9 +8,12 @@ same typos. Subclasses say what their database can do with ``supports_*``
 flags and implement ``word_candidates``.
 """
 
+import functools
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.db import connections, router, transaction
 
 from masthead.search import vocabulary
@@ -58,7 +61,6 @@ class MastheadSearchMixin:
     def entry_texts(self, model, pks) -> dict:
         """Return pk → the plain body text the index holds for it (one query; for snippets)."""
         from modelsearch.conf import get_app_config
-        from modelsearch.utils import get_descendants_content_types_pks
 
         pks = list(pks)
         if not pks:
@@ -67,7 +69,7 @@ class MastheadSearchMixin:
         opts = IndexEntry._meta
         connection = connections[router.db_for_read(IndexEntry)]
         qn = connection.ops.quote_name
-        cts = get_descendants_content_types_pks(model)
+        cts = content_type_pks(model)
         # Written by hand: a queryset costs more to compile than this takes to run.
         sql = (
             f"SELECT {qn(opts.get_field('object_id').column)}, "  # noqa: S608
@@ -95,10 +97,16 @@ class MastheadSearchMixin:
         """Return word → docs for the given words that the vocabulary holds."""
         words = list(dict.fromkeys(words))
         found: dict[str, int] = {}
-        for i in range(0, len(words), WORD_BATCH):
-            found.update(
-                Word.objects.filter(word__in=words[i : i + WORD_BATCH]).values_list("word", "docs")
-            )
+        table = Word._meta.db_table
+        # Written by hand: every search asks this, and a queryset costs more to compile than to run.
+        with self.word_connection.cursor() as cursor:
+            for i in range(0, len(words), WORD_BATCH):
+                chunk = words[i : i + WORD_BATCH]
+                cursor.execute(
+                    f"SELECT word, docs FROM {table} WHERE word IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                    chunk,
+                )
+                found.update(cursor.fetchall())
         return found
 
     def corrections(self, words: Iterable[str]) -> dict[str, list[tuple[str, int, int]]]:
@@ -315,17 +323,45 @@ def connection_flag(connection, key: str, sql: str, params=()) -> bool:
     return getattr(connection, attr)
 
 
+@functools.cache
+def _descendant_models(model) -> tuple:
+    """Return the model and every installed model inheriting from it (the app registry is fixed)."""
+    return (model, *(m for m in apps.get_models() if m is not model and issubclass(m, model)))
+
+
+def content_type_pks(model) -> list[int]:
+    """Return the content type ids of ``model`` and its subclasses (what index entries are filed under).
+
+    modelsearch's ``get_descendants_content_types_pks`` walks every installed model
+    on each call; the models are found once here, their ids in ContentType's cache.
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    return [ContentType.objects.get_for_model(m).pk for m in _descendant_models(model)]
+
+
+# Query object → {by_relevance: compiled SQL}. Keyed weakly: a queryset kept for reuse
+# (``selectors.results.search_querysets``) compiles once; any other is forgotten with it.
+_JOINED_SQL: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, list, bool, list]:
-    """Return (sql, params, has_date, order_fields) of the queryset a search joins, cached on the compiler.
+    """Return (sql, params, has_date, order_fields) of the queryset a search joins.
 
     Its columns get fixed aliases: ``_pk``, ``_date`` (the recency field, when the
     model has one) and ``_o0``, ``_o1``… (the plain field ordering of a search not
-    by relevance). A count and a page of the same search compile it once.
+    by relevance). The SQL is cached on the queryset's Query object (querysets
+    never change in place; every filter makes a new one), so a count and a page
+    of one search, or every search of a reused queryset, compile it once.
     """
     from django.db.models import F
 
-    key = (id(queryset), by_relevance)
-    cache = compiler.__dict__.setdefault("_joined_sql", {})
+    key = by_relevance
+    try:
+        cache = _JOINED_SQL.setdefault(queryset.query, {})
+    except TypeError:  # a Query that cannot be weakly referenced: compile per compiler
+        cache = compiler.__dict__.setdefault("_joined_sql", {})
+        key = (id(queryset), by_relevance)
     if key not in cache:
         model = queryset.model
         has_date = any(f.name == RECENCY_FIELD for f in model._meta.get_fields())

@@ -375,6 +375,8 @@ def row_builder(model, names: list[str], alias: str):
     }
     if any(klass.__dict__.get("__init__", object.__init__) not in known for klass in model.__mro__):
         return lambda row: model.from_db(alias, names, row)
+    if _plain_attributes(model, names):
+        return _dict_builder(model, names, alias)
     wanted = set(names)
     fields = model._meta.concrete_fields
 
@@ -384,6 +386,40 @@ def row_builder(model, names: list[str], alias: str):
         Model.__init__(obj, *[next(values) if f.attname in wanted else DEFERRED for f in fields])
         obj._state.adding = False
         obj._state.db = alias
+        return obj
+
+    return build
+
+
+def _plain_attributes(model, names) -> bool:
+    """Return True when the constructor would only store ``names`` in the instance's ``__dict__``.
+
+    That is: no pre_init/post_init receivers for the model (an image field's
+    dimensions, for one, listen), and no field among ``names`` whose attribute
+    converts what is set (a StreamField's does).
+    """
+    from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+    from django.db.models.query_utils import DeferredAttribute
+    from django.db.models.signals import post_init, pre_init
+
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return False
+    plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
+    return all(type(model.__dict__.get(n, getattr(model, n, None))) in plain for n in names)
+
+
+def _dict_builder(model, names: list[str], alias: str):
+    """Return row → instance, the values put straight into ``__dict__`` (see ``_plain_attributes``)."""
+    from django.db.models.base import ModelState
+
+    names = tuple(names)
+
+    def build(row):
+        obj = model.__new__(model)
+        state = obj._state = ModelState()
+        state.adding = False
+        state.db = alias
+        obj.__dict__.update(zip(names, row, strict=True))
         return obj
 
     return build

@@ -52,7 +52,7 @@ from modelsearch.backends.database.sqlite.sqlite import (
 )
 from modelsearch.index import AutocompleteField, SearchField
 from modelsearch.query import And, MatchAll, Not, Or, Phrase, PlainText
-from modelsearch.utils import get_content_type_pk, get_descendants_content_types_pks
+from modelsearch.utils import get_content_type_pk
 
 from masthead.search import vocabulary
 from masthead.search.backends.base import (
@@ -61,6 +61,7 @@ from masthead.search.backends.base import (
     MastheadSearchMixin,
     RankedResultsMixin,
     connection_flag,
+    content_type_pks,
     count_joined,
     drop_empty,
     expand_fuzzy,
@@ -330,7 +331,7 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         """
         fts = SQLiteFTSIndexEntry._meta.db_table
         entries = IndexEntry._meta.db_table
-        cts = get_descendants_content_types_pks(self.queryset.model)
+        cts = content_type_pks(self.queryset.model)
         in_cts = ", ".join(["%s"] * len(cts))
         if best and rank:
             # bm25() costs a few microseconds a row: a word in every tenth story would cost

@@ -6,6 +6,9 @@ root page, found through the page tree.
 """
 
 import datetime as dt
+import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -14,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db import connections, router
 from django.utils.text import slugify
 from modelsearch.backends import get_search_backend
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
 
 from masthead.core import conf
 from masthead.search import conf as _search_conf  # noqa: F401  (declares the settings)
@@ -25,6 +28,7 @@ from masthead.search.query import ReaderQuery, parse
 from masthead.search.vocabulary import fold
 
 RESULTS_PER_PAGE = 20
+QUERYSET_MEMO_SIZE = 64  # (site, filters) combinations whose querysets are kept compiled
 LATEST_LIMIT = 5  # stories offered by the empty state
 ORDERS = ("relevance", "newest")
 DATE_FORMAT = "%Y-%m-%d"
@@ -205,6 +209,79 @@ def filtered_queryset(*, root: Page | None, filters: SearchFilters, sections: li
     return queryset
 
 
+@dataclass(frozen=True)
+class SearchQuerysets:
+    """The querysets one search runs on: never evaluated, so they can be kept and reused.
+
+    ``filtered`` is what ``filtered_queryset`` returns; ``shown`` the same with
+    StreamFields deferred (what hits load); ``newest`` that, newest first.
+    """
+
+    filtered: object
+    shown: object
+    newest: object
+
+
+_querysets: OrderedDict = OrderedDict()
+_querysets_lock = threading.Lock()
+
+
+def search_querysets(
+    *, root: Page | None, filters: SearchFilters, sections: list[Page]
+) -> SearchQuerysets:
+    """Return the querysets for this site and these filters, built once and then reused.
+
+    Building a page queryset (live, public, under the root, the filters) and
+    compiling it to SQL costs more Python than a search's own SQL takes to run,
+    and the same site and filters always give the same SQL; the backends cache
+    that SQL on the queryset (``backends.base.joined_queryset_sql``). The key
+    holds everything the SQL is made of: the model, the root's and the chosen
+    section's paths, the filters, and the paths of the view restrictions that
+    ``public()`` excludes (read on every call, one small query), so a new
+    restriction or a moved section makes a new entry.
+    """
+    model = search_model()
+    section = next((s for s in sections if s.slug == filters.section), None)
+    restricted = _restricted_paths()
+    key = (
+        model,
+        (root.path, root.depth) if root is not None else None,
+        filters,
+        (section.path, section.depth) if section is not None else None,
+        restricted,
+    )
+    with _querysets_lock:
+        found = _querysets.get(key)
+        if found is not None:
+            _querysets.move_to_end(key)
+            return found
+    filtered = filtered_queryset(root=root, filters=filters, sections=sections)
+    shown = filtered.defer_streamfields() if hasattr(filtered, "defer_streamfields") else filtered
+    found = SearchQuerysets(filtered, shown, shown.order_by("-first_published_at"))
+    with _querysets_lock:
+        _querysets[key] = found
+        while len(_querysets) > QUERYSET_MEMO_SIZE:
+            _querysets.popitem(last=False)
+    return found
+
+
+def _restricted_paths() -> tuple:
+    """Return the (path, depth) of every page with a view restriction, in path order (one query)."""
+    connection = connections[router.db_for_read(PageViewRestriction)]
+    qn = connection.ops.quote_name
+    restrictions, pages = PageViewRestriction._meta, Page._meta
+    # Written by hand: asked by every search, and a queryset costs more to compile than to run.
+    # Sorted in Python: an ORDER BY path would lead SQLite to walk every page in path order.
+    sql = (
+        f"SELECT p.{qn('path')}, p.{qn('depth')} FROM {qn(restrictions.db_table)} r "  # noqa: S608
+        f"JOIN {qn(pages.db_table)} p ON p.{qn(pages.pk.column)} = "
+        f"r.{qn(restrictions.get_field('page').column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(sorted(cursor.fetchall()))
+
+
 def filter_chips(filters: SearchFilters, sections: list[Page], query_text: str) -> list[Chip]:
     """Return a chip per active filter; each removes only its own parameter."""
     params = filters.as_params()
@@ -253,17 +330,15 @@ def search_page(
             "Filters typed into the box (" + ", ".join(query.dropped) + ") were ignored; "
             "use the filters below the search box."
         )
-    queryset = filtered_queryset(root=root, filters=filters, sections=sections)
-    shown = queryset.defer_streamfields() if hasattr(queryset, "defer_streamfields") else queryset
+    querysets = search_querysets(root=root, filters=filters, sections=sections)
+    queryset = querysets.filtered
     search_query = query.to_search_query()
     backend = search_backend()
     if search_query is not None:
         if order == "newest":
-            results = backend.search(
-                search_query, shown.order_by("-first_published_at"), order_by_relevance=False
-            )
+            results = backend.search(search_query, querysets.newest, order_by_relevance=False)
         else:
-            results = backend.search(search_query, shown)
+            results = backend.search(search_query, querysets.shown)
         capped = CappedResults(results, COUNT_LIMIT)
         paginated = Paginator(capped, per_page).get_page(page_number)
         outcome.page = paginated
@@ -310,7 +385,27 @@ def load_pages(model, pks: list) -> list:
     """
     if not pks:
         return []
-    connection = connections[router.db_for_read(model)]
+    alias = router.db_for_read(model)
+    select, names, at, build = _load_plan(model, alias)
+    to_datetime = _datetime_converter(connections[alias])
+    sql = f"{select} IN ({', '.join(['%s'] * len(pks))})"
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, list(pks))
+        rows = cursor.fetchall()
+    pages = {}
+    for row in rows:
+        if at is not None:
+            row = list(row)
+            row[at] = to_datetime(row[at])
+        page = build(row)
+        pages[page.pk] = page
+    return [pages[pk] for pk in pks if pk in pages]
+
+
+@functools.lru_cache(maxsize=32)
+def _load_plan(model, alias: str):
+    """Return (SQL up to "p.id", attnames, index of the date, row builder) for ``load_pages``."""
+    connection = connections[alias]
     qn = connection.ops.quote_name
     opts = model._meta
     wanted = {"id", *HIT_FIELDS, *(f for f in HIT_EXTRA_FIELDS if _has_field(model, f))}
@@ -318,37 +413,25 @@ def load_pages(model, pks: list) -> list:
     tables, columns, names = {page_table: "p"}, [], []
     for concrete in opts.concrete_fields:
         owner = concrete.model._meta
-        alias = tables.setdefault(owner.db_table, f"t{len(tables)}")
+        alias_ = tables.setdefault(owner.db_table, f"t{len(tables)}")
         if concrete.name in wanted:
-            columns.append(f"{alias}.{qn(concrete.column)}")
+            columns.append(f"{alias_}.{qn(concrete.column)}")
         elif getattr(concrete.remote_field, "parent_link", False):
             columns.append(f"p.{qn(Page._meta.pk.column)}")  # a parent link holds the page id
         else:
             continue
         names.append(concrete.attname)
     joins = [
-        f"JOIN {qn(table)} {alias} ON {alias}.{qn(_table_pk(model, table))} = p.{qn(Page._meta.pk.column)}"
-        for table, alias in tables.items()
+        f"JOIN {qn(table)} {alias_} ON {alias_}.{qn(_table_pk(model, table))} = p.{qn(Page._meta.pk.column)}"
+        for table, alias_ in tables.items()
         if table != page_table
     ]
-    sql = (
+    select = (
         f"SELECT {', '.join(columns)} FROM {qn(page_table)} p {' '.join(joins)} "  # noqa: S608
-        f"WHERE p.{qn(Page._meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})"
+        f"WHERE p.{qn(Page._meta.pk.column)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(pks))
-        rows = cursor.fetchall()
     at = names.index("first_published_at") if "first_published_at" in names else None
-    to_datetime = _datetime_converter(connection)
-    build = row_builder(model, names, connection.alias)
-    pages = {}
-    for row in rows:
-        row = list(row)
-        if at is not None:
-            row[at] = to_datetime(row[at])
-        page = build(row)
-        pages[page.pk] = page
-    return [pages[pk] for pk in pks if pk in pages]
+    return select, names, at, row_builder(model, names, alias)
 
 
 def _datetime_converter(connection):

@@ -16,8 +16,8 @@ from masthead.search.query import parse
 from masthead.search.selectors.results import (
     SearchFilters,
     _datetime_converter,
-    filtered_queryset,
     search_backend,
+    search_querysets,
 )
 from masthead.search.vocabulary import fold
 
@@ -43,9 +43,7 @@ def search_suggest(
     words = [t.text for t in query.terms if not t.phrase]
     if len(query.text) < MIN_SUGGEST_LENGTH or not words:
         return []
-    queryset = filtered_queryset(root=root, filters=SearchFilters(), sections=[])
-    if hasattr(queryset, "defer_streamfields"):
-        queryset = queryset.defer_streamfields()
+    queryset = search_querysets(root=root, filters=SearchFilters(), sections=[]).shown
     *head, last = words
     parts = [Fuzzy(w) if len(w) >= 4 and w.isalpha() else PlainText(w) for w in head]
     backend = search_backend()

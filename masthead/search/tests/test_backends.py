@@ -219,6 +219,20 @@ class BackendTests:
         assert found("zelensky") == ["Zelensky meets leaders in Kyiv"]
         assert found("zelensly") == ["Zelensky meets leaders in Kyiv"]
 
+    def test_a_new_view_restriction_hides_stories_from_the_next_search(self):
+        from wagtail.models import PageViewRestriction
+
+        page = story("Harbour dredging begins", "Boats wait.", section_name="Coast")
+        story("Harbour fees rise", "Owners object.", section_name="City")
+        assert sorted(found("harbour")) == ["Harbour dredging begins", "Harbour fees rise"]
+        PageViewRestriction.objects.create(
+            page=page.get_parent(), restriction_type="password", password="tide"
+        )
+        assert found("harbour") == ["Harbour fees rise"]  # the reused querysets see it
+        assert [s["headline"] for s in search_suggest(text="harb", root=home())] == [
+            "Harbour fees rise"
+        ]
+
     def test_admin_search_uses_the_same_backend(self):
         story("Zelensky meets leaders in Kyiv", "Talks.")
         results = ArticlePage.objects.live().search(parse("zelensly").to_search_query())

@@ -1,0 +1,100 @@
+"""What a search keeps between requests: querysets and their SQL, never results."""
+
+import datetime as dt
+
+import pytest
+from django.db.models.signals import post_init
+from django.db.models.sql.query import Query
+from django.utils import timezone
+
+from masthead.news import services
+from masthead.news.models import ArticlePage
+from masthead.news.tests.factories import AuthorFactory, home, section
+from masthead.search.backends.indexing import row_builder
+from masthead.search.selectors import search_page
+from masthead.search.selectors.results import SearchFilters, load_pages, search_querysets
+
+pytestmark = pytest.mark.django_db
+
+
+def story(title, *, section_name="World"):
+    page, _ = services.article_save(
+        section=section(section_name),
+        title=title,
+        body=services.body_from_paragraphs(["A paragraph about the harbour."]),
+        authors=[AuthorFactory()],
+        published_at=timezone.now() - dt.timedelta(days=1),
+    )
+    return page
+
+
+def test_same_site_and_filters_reuse_the_querysets():
+    story("Harbour reopens")
+    root = home()
+    sections = list(root.sections)
+    first = search_querysets(root=root, filters=SearchFilters(), sections=sections)
+    assert search_querysets(root=root, filters=SearchFilters(), sections=sections) is first
+    by_section = search_querysets(
+        root=root, filters=SearchFilters(section="world"), sections=sections
+    )
+    assert by_section is not first
+    assert by_section.filtered.count() == 1
+    assert (
+        search_querysets(
+            root=root, filters=SearchFilters(section="none"), sections=sections
+        ).filtered.count()
+        == 0
+    )
+
+
+def test_a_repeated_search_compiles_no_article_queryset(monkeypatch):
+    story("Harbour reopens")
+    assert [h.page.title for h in search_page(text="harbour", root=home()).hits] == [
+        "Harbour reopens"
+    ]
+    compiled = []
+    original = Query.sql_with_params
+    monkeypatch.setattr(
+        Query, "sql_with_params", lambda self: compiled.append(self.model) or original(self)
+    )
+    outcome = search_page(text="harbour", root=home())
+    assert [h.page.title for h in outcome.hits] == ["Harbour reopens"]
+    assert ArticlePage not in compiled
+
+
+def test_a_new_story_is_found_by_the_reused_querysets(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        story("Harbour reopens")
+    assert search_page(text="harbour", root=home()).count == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        story("Harbour fees rise")
+    assert search_page(text="harbour", root=home()).count == 2  # results are never kept
+
+
+def test_loaded_hits_are_light_pages_whose_other_fields_load_on_access():
+    page = story("Harbour reopens")
+    [hit] = load_pages(ArticlePage, [page.pk])
+    assert type(hit) is ArticlePage and hit.pk == page.pk and hit.title == "Harbour reopens"
+    assert not hit._state.adding and hit._state.db == "default"
+    assert "slug" not in hit.__dict__ and hit.slug == page.slug  # deferred, read on access
+    assert hit.first_published_at == page.first_published_at
+    assert hit.url == page.url
+
+
+def test_rows_go_through_the_constructor_when_something_listens_to_it():
+    page = story("Harbour reopens")
+    names = ["id", "title", "page_ptr_id"]
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance)
+
+    build = row_builder(ArticlePage, names, "default")
+    quiet = build([page.pk, "Harbour reopens", page.pk])
+    assert quiet.title == "Harbour reopens" and seen == []
+    post_init.connect(listener, sender=ArticlePage)
+    try:
+        built = row_builder(ArticlePage, names, "default")([page.pk, "Harbour", page.pk])
+    finally:
+        post_init.disconnect(listener, sender=ArticlePage)
+    assert seen == [built] and built.title == "Harbour" and built.slug == page.slug
