@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Iterable
 
 try:
+    from rapidfuzz import process as fuzz_process
     from rapidfuzz.distance import OSA
 except ImportError:  # pragma: no cover (a dependency; the pure-Python distance below still works)
-    OSA = None
+    OSA = fuzz_process = None
 
 MIN_WORD_LENGTH = 3  # shorter words are too ambiguous to correct ("an", "of")
 MAX_WORD_LENGTH = 30  # longer tokens are URLs or junk, not words a reader types
@@ -105,13 +106,23 @@ def best_corrections(
     only when none keeps it. ``word`` itself is never returned.
     """
     allowed = max_distance(word)
-    scored = []
-    for candidate, docs in candidates:
-        if candidate == word:
-            continue
-        distance = edit_distance(word, candidate, allowed)
-        if distance <= allowed:
-            scored.append((candidate, distance, docs))
+    candidates = [(c, docs) for c, docs in candidates if c != word]
+    if fuzz_process is not None:
+        # One call scores every candidate in C (the same distance as ``edit_distance``).
+        close = fuzz_process.extract(
+            word,
+            [c for c, _d in candidates],
+            scorer=OSA.distance,
+            score_cutoff=allowed,
+            limit=None,
+        )
+        scored = [(c, distance, candidates[i][1]) for c, distance, i in close]
+    else:
+        scored = []
+        for candidate, docs in candidates:
+            distance = edit_distance(word, candidate, allowed)
+            if distance <= allowed:
+                scored.append((candidate, distance, docs))
     # Typos rarely hit the first letter: when some candidates keep it, the others go
     # ("yeuter" is "yeutter", not "reuter", however common "reuter" is).
     same_start = [item for item in scored if item[0][:1] == word[:1]]

@@ -340,6 +340,13 @@ def content_type_pks(model) -> list[int]:
     return [ContentType.objects.get_for_model(m).pk for m in _descendant_models(model)]
 
 
+# A queryset may carry, under this attribute, one that holds the same rows through fewer
+# tables: a page model's queryset whose filters are all on the page table names the same
+# filters on ``Page``. The matches are index entries of the model's own content types, so
+# joining them to either gives the same rows; the lighter one skips a lookup in the
+# model's own (wide) table per match. Set by ``selectors.results.search_querysets``.
+JOIN_QUERYSET = "_masthead_join_queryset"
+
 # Query object → {by_relevance: compiled SQL}. Keyed weakly: a queryset kept for reuse
 # (``selectors.results.search_querysets``) compiles once; any other is forgotten with it.
 _JOINED_SQL: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -366,6 +373,10 @@ def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, li
         model = queryset.model
         has_date = any(f.name == RECENCY_FIELD for f in model._meta.get_fields())
         order_fields = [] if by_relevance else _order_fields(queryset)
+        joined = getattr(queryset, JOIN_QUERYSET, None)
+        if joined is not None and _has_fields(joined.model, [RECENCY_FIELD] if has_date else []):
+            if _has_fields(joined.model, [name for name, _desc in order_fields]):
+                queryset = joined
         columns = {"_pk": F("pk")}
         if has_date:
             columns["_date"] = F(RECENCY_FIELD)
@@ -374,6 +385,17 @@ def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, li
         sql, params = queryset.order_by().values(**columns).query.sql_with_params()
         cache[key] = (sql, list(params), has_date, order_fields)
     return cache[key]
+
+
+def _has_fields(model, names) -> bool:
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        for name in names:
+            model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 def _order_fields(queryset) -> list[tuple[str, bool]]:

@@ -81,7 +81,8 @@ from masthead.search.backends.indexing import (
 
 TRIGRAM_TABLE = "masthead_search_word_trigram"
 VOCAB_VIEW = "masthead_search_fts_vocab"  # fts5vocab over modelsearch's FTS5 table (temp schema)
-TRIGRAM_CANDIDATES = 200  # words fetched by shared trigrams, best bm25 first
+TRIGRAM_SCAN = 2000  # words sharing a trigram with a typo, all read when there are no more…
+TRIGRAM_CANDIDATES = 200  # …else this many, best bm25 first
 PREFIX_CANDIDATES = 300  # words fetched by shared first letters, commonest first
 DELETE_BATCH = 900  # ids per DELETE statement, under SQLite's 999 parameters
 
@@ -320,11 +321,14 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         return match, negated, headline_phrase(query) if not negated else ""
 
     def matched_ids_sql(
-        self, match: str, *, rank: bool = True, best: int | None = None
+        self, match: str, *, rank: bool = True, best: int | None = None, title: bool = False
     ) -> tuple[str, list]:
-        """Return SQL selecting (id, rank, title) of the index entries the MATCH finds.
+        """Return SQL selecting (id, rank) of the index entries the MATCH finds, and their title with ``title``.
 
         Without ``rank`` the bm25() call is left out (counting needs no score).
+        The title (for the headline phrase bonus) is the entry's last column,
+        after the body: reading it walks a long body's overflow pages, so only
+        a query with a phrase asks for it.
         With ``best``, only the ``best`` entries by bm25 are kept, found by FTS5
         alone before any join. With CANDIDATE_LIMIT set (the typeahead), only that
         many matches, most recently indexed first, are kept.
@@ -333,12 +337,13 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         entries = IndexEntry._meta.db_table
         cts = content_type_pks(self.queryset.model)
         in_cts = ", ".join(["%s"] * len(cts))
+        title_column = ", ie.title AS title" if title else ""
         if best and rank:
             # bm25() costs a few microseconds a row: a word in every tenth story would cost
             # tens of milliseconds, so only the RANKED_MATCHES newest-indexed matches (FTS5
             # reads rowids in order and stops) are scored, and the best of those kept.
             sql = (
-                f"SELECT CAST(ie.object_id AS INTEGER) AS id, c.rank AS rank, ie.title AS title "  # noqa: S608
+                f"SELECT CAST(ie.object_id AS INTEGER) AS id, c.rank AS rank{title_column} "  # noqa: S608
                 f"FROM (SELECT rid, rank FROM (SELECT rowid AS rid, bm25({fts}, %s, %s, %s) AS rank "
                 f"FROM {fts} WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s) "
                 "ORDER BY rank LIMIT %s) c "
@@ -348,7 +353,7 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         score = f"bm25({fts}, %s, %s, %s)" if rank else "0.0"
         sql = (
             f"SELECT CAST(ie.object_id AS INTEGER) AS id, "  # noqa: S608
-            f"{score} AS rank, ie.title AS title "
+            f"{score} AS rank{title_column} "
             f"FROM {fts} CROSS JOIN {entries} ie ON ie.id = {fts}.rowid "
             f"WHERE {fts} MATCH %s AND ie.content_type_id IN ({in_cts})"
         )
@@ -419,7 +424,7 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
             best = self.BEST_CANDIDATES
         for candidates in [best, None] if best else [None]:
             matched, matched_params = self.matched_ids_sql(
-                match, rank=self.order_by_relevance, best=candidates
+                match, rank=self.order_by_relevance, best=candidates, title="m.title" in score
             )
             rows = ranked_rows(
                 connections[self.queryset.db],
@@ -537,14 +542,23 @@ class MastheadSQLiteSearchBackend(MastheadSearchMixin, SQLiteSearchBackend):
         with self.word_connection.cursor() as cursor:
             grams = list(dict.fromkeys(word[i : i + 3] for i in range(len(word) - 2)))
             if grams and _has_trigram_table(self.word_connection):
-                cursor.execute(
+                # bm25() costs more than the edit distances of every word it would rank
+                # (rapidfuzz, in C), so the words are read unranked unless there are many.
+                sql = (
                     f"SELECT w.word, w.docs FROM {TRIGRAM_TABLE} t "  # noqa: S608
                     f"JOIN {table} w ON w.id = t.rowid "
                     f"WHERE {TRIGRAM_TABLE} MATCH %s AND length(w.word) BETWEEN %s AND %s "
-                    f"ORDER BY bm25({TRIGRAM_TABLE}) LIMIT %s",
-                    [" OR ".join(fts_quote(g) for g in grams), low, high, TRIGRAM_CANDIDATES],
                 )
-                found.update(cursor.fetchall())
+                params = [" OR ".join(fts_quote(g) for g in grams), low, high]
+                cursor.execute(sql + "LIMIT %s", [*params, TRIGRAM_SCAN + 1])
+                rows = cursor.fetchall()
+                if len(rows) > TRIGRAM_SCAN:
+                    cursor.execute(
+                        sql + f"ORDER BY bm25({TRIGRAM_TABLE}) LIMIT %s",
+                        [*params, TRIGRAM_CANDIDATES],
+                    )
+                    rows = cursor.fetchall()
+                found.update(rows)
             prefix = word[: vocabulary.PREFIX_LENGTH]
             cursor.execute(
                 f"SELECT word, docs FROM {table} WHERE word >= %s AND word < %s "  # noqa: S608

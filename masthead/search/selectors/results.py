@@ -21,7 +21,7 @@ from wagtail.models import Page, PageViewRestriction
 
 from masthead.core import conf
 from masthead.search import conf as _search_conf  # noqa: F401  (declares the settings)
-from masthead.search.backends.base import COUNT_LIMIT, MastheadSearchMixin
+from masthead.search.backends.base import COUNT_LIMIT, JOIN_QUERYSET, MastheadSearchMixin
 from masthead.search.backends.indexing import row_builder
 from masthead.search.highlight import highlight, snippet
 from masthead.search.query import ReaderQuery, parse
@@ -178,10 +178,16 @@ def parent_pages(pages, known=()) -> dict:
     return found
 
 
-def filtered_queryset(*, root: Page | None, filters: SearchFilters, sections: list[Page]):
-    """Return live, public pages of the search model under ``root``, narrowed by ``filters``."""
+def filtered_queryset(
+    *, root: Page | None, filters: SearchFilters, sections: list[Page], base=None
+):
+    """Return live, public pages of the search model under ``root``, narrowed by ``filters``.
+
+    With ``base`` (``Page``), the same filters on that model's queryset: it then
+    holds pages of any type (author and tag still select search model ids).
+    """
     model = search_model()
-    queryset = model.objects.live().public()
+    queryset = (base or model).objects.live().public()
     if root is not None:
         queryset = queryset.descendant_of(root)
     if filters.section:
@@ -258,6 +264,13 @@ def search_querysets(
     filtered = filtered_queryset(root=root, filters=filters, sections=sections)
     shown = filtered.defer_streamfields() if hasattr(filtered, "defer_streamfields") else filtered
     found = SearchQuerysets(filtered, shown, shown.order_by("-first_published_at"))
+    if issubclass(model, Page) and model is not Page:
+        # Every filter is on the page table (or a subquery of ids): the backends may join
+        # the matches to the same filters on Page and skip the model's own table.
+        pages = filtered_queryset(root=root, filters=filters, sections=sections, base=Page)
+        for queryset in (found.filtered, found.shown):
+            setattr(queryset, JOIN_QUERYSET, pages)
+        setattr(found.newest, JOIN_QUERYSET, pages.order_by("-first_published_at"))
     with _querysets_lock:
         _querysets[key] = found
         while len(_querysets) > QUERYSET_MEMO_SIZE:

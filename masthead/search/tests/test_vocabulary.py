@@ -46,3 +46,23 @@ def test_words_are_folded_and_filtered():
         "mps",
         "geneve",
     ]
+
+
+def test_best_corrections_are_the_same_without_rapidfuzz(monkeypatch):
+    candidates = [
+        ("gorbachev", 900),
+        ("gorachev", 1),
+        ("garachevv", 4),
+        ("orachev", 2),
+        ("goracheva", 7),
+        ("karachi", 50),
+        ("gorbachov", 3),
+        ("rachev", 8),
+        ("ukraine", 30),
+        ("gorachve", 5),
+    ]
+    with_c = vocabulary.best_corrections("gorachev", candidates, limit=10)
+    monkeypatch.setattr(vocabulary, "fuzz_process", None)
+    assert vocabulary.best_corrections("gorachev", candidates, limit=10) == with_c
+    assert [w for w, _d, _n in with_c][:3] == ["gorbachev", "goracheva", "gorachve"]
+    assert "orachev" not in [w for w, _d, _n in with_c]  # another first letter, and others keep it
