@@ -98,3 +98,21 @@ def test_rows_go_through_the_constructor_when_something_listens_to_it():
     finally:
         post_init.disconnect(listener, sender=ArticlePage)
     assert seen == [built] and built.title == "Harbour" and built.slug == page.slug
+
+
+def test_matches_join_the_page_table_alone_and_still_only_find_the_search_model():
+    from masthead.search.backends.base import joined_queryset_sql
+
+    from modelsearch.conf import get_app_config
+
+    story("Harbour reopens", section_name="Harbour")  # a section page titled Harbour too
+    entries = get_app_config().get_model("IndexEntry").objects.filter(title__icontains="harbour")
+    assert entries.values("content_type").distinct().count() == 2  # the section is indexed
+    querysets = search_querysets(root=home(), filters=SearchFilters(), sections=[])
+    for queryset, by_relevance in ((querysets.shown, True), (querysets.newest, False)):
+        sql = joined_queryset_sql(object(), queryset, by_relevance)[0]
+        assert ArticlePage._meta.db_table not in sql
+    outcome = search_page(text="harbour", root=home())
+    assert [type(h.page) for h in outcome.hits] == [ArticlePage] and outcome.count == 1
+    newest = search_page(text="harbour", root=home(), order="newest")
+    assert [h.page.title for h in newest.hits] == ["Harbour reopens"]
