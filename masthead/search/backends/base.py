@@ -295,6 +295,10 @@ class RankedResultsMixin:
         rows = compiler.ranked(self.start, self.stop)
         return None if rows is None else [row[0] for row in rows]
 
+    def plan_page(self, start: int, stop: int) -> None:
+        """Say which slice will be read after the count: a backend may rank it while counting."""
+        self.query_compiler.__dict__["_planned_page"] = (start, stop)
+
     def _do_count(self, limit=None):
         compiler = self.query_compiler
         compiler.backend = self.backend
@@ -440,24 +444,14 @@ def order_sql(by_relevance: bool, order_fields) -> str:
     )
 
 
-def ranked_rows(
-    connection,
-    *,
-    cte: str,
-    params: list,
-    score: str,
-    inner: tuple[str, list],
-    order: str,
-    start,
-    stop,
-) -> list[tuple]:
-    """Run ``cte`` (a WITH defining ``m`` with ``id``) joined to the queryset ``q``; return (pk, score) rows.
-
-    ``params`` are the CTE's then the score's parameters; ``start``/``stop`` slice the result.
-    """
+def _ranked_sql(connection, *, cte, params, score, inner, order, start, stop, extra=("", [])):
+    """Return the SQL and parameters of ``ranked_rows`` (``extra``: more columns, and their parameters)."""
     inner_sql, inner_params = inner
-    sql = f"{cte} SELECT q._pk, {score} AS score FROM m JOIN ({inner_sql}) q ON q._pk = m.id ORDER BY {order}"
-    params = [*params, *inner_params]
+    sql = (
+        f"{cte} SELECT q._pk, {score} AS score{extra[0]} FROM m JOIN ({inner_sql}) q "
+        f"ON q._pk = m.id ORDER BY {order}"
+    )
+    params = [*params, *extra[1], *inner_params]
     if stop is not None:
         sql += " LIMIT %s OFFSET %s"
         params += [stop - (start or 0), start or 0]
@@ -465,9 +459,57 @@ def ranked_rows(
         # SQLite needs a LIMIT before OFFSET; -1 is none, and PostgreSQL reads LIMIT ALL.
         sql += " LIMIT %s OFFSET %s" if connection.vendor == "sqlite" else " OFFSET %s"
         params += [-1, start] if connection.vendor == "sqlite" else [start]
+    return sql, params
+
+
+def ranked_rows(connection, **statement) -> list[tuple]:
+    """Run ``cte`` (a WITH defining ``m`` with ``id``) joined to the queryset ``q``; return (pk, score) rows.
+
+    Keywords: ``cte``; ``params``, the CTE's then the score's parameters;
+    ``score``; ``inner`` (the queryset's SQL and parameters); ``order``;
+    ``start``/``stop`` slice the result.
+    """
+    sql, params = _ranked_sql(connection, **statement)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def ranked_rows_and_count(connection, *, counting, **statement) -> tuple[list[tuple], int | None]:
+    """Return ``ranked_rows`` and, from the same statement, the number of results.
+
+    ``counting`` is ((SQL of the matches, with an ``id`` column, params), limit):
+    the count, as ``count_joined`` makes it, rides along as a column (SQLite
+    runs the uncorrelated subquery once). It is None when no row came back (a
+    page past the end): only a separate count can tell then.
+    """
+    (matched_sql, matched_params), limit = counting
+    inner_sql, inner_params = statement["inner"]
+    count_sql, count_params = _count_sql(
+        matched=(matched_sql, matched_params),
+        inner=(inner_sql, inner_params),
+        join="CROSS JOIN" if connection.vendor == "sqlite" else "JOIN",
+        limit=limit,
+    )
+    sql, params = _ranked_sql(connection, extra=(f", ({count_sql})", count_params), **statement)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return [], None
+    return [row[:2] for row in rows], rows[0][2]
+
+
+def _count_sql(*, matched: tuple[str, list], inner: tuple[str, list], join: str, limit):
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM ({matched[0]}) m "
+        f"{join} ({inner[0]}) q ON q._pk = m.id"
+    )
+    params = [*matched[1], *inner[1]]
+    if limit:
+        sql += " LIMIT %s"
+        params.append(limit)
+    return sql + ") counted", params
 
 
 def count_joined(
@@ -478,14 +520,33 @@ def count_joined(
     No CTE: the matches are read one by one, so a LIMIT stops the scan early.
     ``join`` is "JOIN", or "CROSS JOIN" where SQLite must read the matches first.
     """
-    sql = (
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM ({matched[0]}) m "
-        f"{join} ({inner[0]}) q ON q._pk = m.id"
-    )
-    params = [*matched[1], *inner[1]]
-    if limit:
-        sql += " LIMIT %s"
-        params.append(limit)
+    sql, params = _count_sql(matched=matched, inner=inner, join=join, limit=limit)
     with connection.cursor() as cursor:
-        cursor.execute(sql + ") counted", params)
+        cursor.execute(sql, params)
         return cursor.fetchone()[0]
+
+
+# -- a page ranked while counting --------------------------------------------------------
+# A results page asks for the count first (the paginator), then for its slice. A compiler
+# told which slice follows (``RankedResultsMixin.plan_page``) may rank it in the counting
+# statement and keep the rows for the slice's own call: one statement instead of two.
+
+
+def planned_page(compiler) -> tuple[int, int] | None:
+    """Return the (start, stop) the caller said it will read after counting, if any."""
+    return compiler.__dict__.get("_planned_page")
+
+
+def keep_page(compiler, page: tuple[int, int], rows: list) -> None:
+    compiler.__dict__.setdefault("_kept_pages", {})[page] = rows
+
+
+def kept_page(compiler, start, stop) -> list | None:
+    """Return the rows of start:stop from a page kept while counting, or None.
+
+    The paginator may ask for less than was planned (the last page stops at the count).
+    """
+    for (kept_start, kept_stop), rows in compiler.__dict__.get("_kept_pages", {}).items():
+        if start == kept_start and stop is not None and stop <= kept_stop:
+            return rows[: stop - start]
+    return None

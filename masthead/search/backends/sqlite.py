@@ -68,9 +68,13 @@ from masthead.search.backends.base import (
     fuzzy_words,
     headline_phrase,
     joined_queryset_sql,
+    keep_page,
+    kept_page,
     news_score_sql,
     order_sql,
+    planned_page,
     ranked_rows,
+    ranked_rows_and_count,
 )
 from masthead.search.backends.indexing import (
     FastIndexerMixin,
@@ -394,15 +398,57 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         inner_sql, inner_params, has_date, order_fields = joined_queryset_sql(
             self, self.queryset, self.order_by_relevance
         )
+        counting = (self.matched_ids_sql(match, rank=False), count_limit)
         if count:
+            planned = planned_page(self)
+            if planned is not None and count_limit:
+                # The page read next is ranked now, in the statement that counts.
+                rows, total = self._ranked_rows(
+                    match,
+                    phrase,
+                    inner_sql,
+                    inner_params,
+                    has_date,
+                    order_fields,
+                    *planned,
+                    counting=counting,
+                )
+                if total is not None:
+                    keep_page(self, planned, rows)
+                    return total
             return count_joined(
                 connections[self.queryset.db],
-                matched=self.matched_ids_sql(match, rank=False),
+                matched=counting[0],
                 inner=(inner_sql, inner_params),
                 join="CROSS JOIN",
                 limit=count_limit,
             )
+        kept = kept_page(self, start, stop)
+        if kept is not None:
+            return kept
+        rows, _total = self._ranked_rows(
+            match, phrase, inner_sql, inner_params, has_date, order_fields, start, stop
+        )
+        return rows
 
+    def _ranked_rows(
+        self,
+        match,
+        phrase,
+        inner_sql,
+        inner_params,
+        has_date,
+        order_fields,
+        start,
+        stop,
+        counting=None,
+    ):
+        """Return ([(pk, score)] of start:stop, the count or None); see ``ranked``.
+
+        With ``counting`` ((matches SQL, params), limit) each statement also counts
+        the results up to the limit; the count is None when no statement said it
+        (a page past the end).
+        """
         score, score_params = news_score_sql(
             self.backend,
             rank="-m.rank",
@@ -422,23 +468,33 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
             and stop <= self.BEST_CANDIDATES
         ):
             best = self.BEST_CANDIDATES
+        total = None
         for candidates in [best, None] if best else [None]:
             matched, matched_params = self.matched_ids_sql(
                 match, rank=self.order_by_relevance, best=candidates, title="m.title" in score
             )
-            rows = ranked_rows(
-                connections[self.queryset.db],
-                cte=_cte(matched),
-                params=[*matched_params, *score_params],
-                score=score,
-                inner=(inner_sql, inner_params),
-                order=order,
-                start=start,
-                stop=stop,
-            )
+            statement = {
+                "cte": _cte(matched),
+                "params": [*matched_params, *score_params],
+                "score": score,
+                "inner": (inner_sql, inner_params),
+                "order": order,
+                "start": start,
+                "stop": stop,
+            }
+            connection = connections[self.queryset.db]
+            if counting is not None and total is None:
+                (matched_sql, limit) = counting
+                rows, total = ranked_rows_and_count(
+                    connection, counting=(matched_sql, limit), **statement
+                )
+            else:
+                rows = ranked_rows(connection, **statement)
             if candidates is None or len(rows) >= (wanted or 0):
-                return rows
-        return rows
+                break
+        if total is None and counting is not None and not rows and not start and wanted != 0:
+            total = 0  # the last statement ranked every match from the first: there are none
+        return rows, total
 
     def fallback_search(self, start, stop, score_field=None):
         return self.search(None, start, stop, score_field)

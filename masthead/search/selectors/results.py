@@ -352,6 +352,11 @@ def search_page(
             results = backend.search(search_query, querysets.newest, order_by_relevance=False)
         else:
             results = backend.search(search_query, querysets.shown)
+        plan = getattr(results, "plan_page", None)
+        if plan is not None:
+            # The count comes first (the paginator); the backend may rank this page with it.
+            number = _page_number(page_number)
+            plan((number - 1) * per_page, number * per_page)
         capped = CappedResults(results, COUNT_LIMIT)
         paginated = Paginator(capped, per_page).get_page(page_number)
         outcome.page = paginated
@@ -364,6 +369,15 @@ def search_page(
             search_model().objects.live().public().order_by("-first_published_at")[:LATEST_LIMIT]
         )
     return outcome
+
+
+def _page_number(value) -> int:
+    """Return the page number asked for, or 1 when it is not a positive whole number."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return number if number > 0 else 1
 
 
 # Fields a results page reads from a hit's page (headline, URL, date, section, snippet);

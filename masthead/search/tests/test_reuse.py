@@ -10,6 +10,7 @@ from django.utils import timezone
 from masthead.news import services
 from masthead.news.models import ArticlePage
 from masthead.news.tests.factories import AuthorFactory, home, section
+from masthead.search.backends.base import RankedResultsMixin
 from masthead.search.backends.indexing import row_builder
 from masthead.search.selectors import search_page
 from masthead.search.selectors.results import SearchFilters, load_pages, search_querysets
@@ -101,9 +102,9 @@ def test_rows_go_through_the_constructor_when_something_listens_to_it():
 
 
 def test_matches_join_the_page_table_alone_and_still_only_find_the_search_model():
-    from masthead.search.backends.base import joined_queryset_sql
-
     from modelsearch.conf import get_app_config
+
+    from masthead.search.backends.base import joined_queryset_sql
 
     story("Harbour reopens", section_name="Harbour")  # a section page titled Harbour too
     entries = get_app_config().get_model("IndexEntry").objects.filter(title__icontains="harbour")
@@ -116,3 +117,32 @@ def test_matches_join_the_page_table_alone_and_still_only_find_the_search_model(
     assert [type(h.page) for h in outcome.hits] == [ArticlePage] and outcome.count == 1
     newest = search_page(text="harbour", root=home(), order="newest")
     assert [h.page.title for h in newest.hits] == ["Harbour reopens"]
+
+
+@pytest.mark.parametrize("page_number", [1, 2, 3, 99, "x", -1])
+def test_a_page_ranked_while_counting_is_the_page_counted_apart(page_number, monkeypatch):
+    for i in range(7):
+        story(f"Harbour story {i}")
+    planned = search_page(text="harbour", root=home(), page_number=page_number, per_page=3)
+    monkeypatch.setattr(RankedResultsMixin, "plan_page", None, raising=False)
+    apart = search_page(text="harbour", root=home(), page_number=page_number, per_page=3)
+    assert planned.count == apart.count == 7
+    assert planned.page.number == apart.page.number
+    assert [h.page.pk for h in planned.hits] == [h.page.pk for h in apart.hits]
+    assert planned.hits
+
+
+def test_a_results_page_ranks_and_counts_in_one_statement():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(3):
+        story(f"Harbour story {i}")
+    search_page(text="harbour", root=home())
+    with CaptureQueriesContext(connection) as captured:
+        outcome = search_page(text="harbour", root=home())
+    assert outcome.count == 3 and len(outcome.hits) == 3
+    ranking = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"]]
+    if connection.vendor == "sqlite":
+        assert len(ranking) == 1 and "ORDER BY score DESC" in ranking[0]
+    assert search_page(text="xylophone", root=home()).count == 0
