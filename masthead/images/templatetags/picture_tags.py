@@ -39,6 +39,26 @@ def responsive_picture(image, recipe: str, **attrs) -> SafeString:
     return picture_html(image, PICTURES[recipe], attrs)
 
 
+@register.simple_tag
+def rendition_img(image, spec: str, **attrs) -> SafeString:
+    """Return an ``<img>`` of ``image`` at the filter ``spec`` ("fill-96x96|format-webp").
+
+    What Wagtail's ``{% image %}`` draws, without its write of the rendition back
+    to the cache on every view (``renditions_for``). An empty ``image`` gives "";
+    an SVG keeps its own format (Wagtail cannot rasterise it); a missing file
+    gives Wagtail's "not-found" image.
+    """
+    if not image:
+        return mark_safe("")
+    if image.is_svg():
+        spec = "|".join(op for op in spec.split("|") if not op.startswith("format-"))
+    try:
+        rendition = renditions_for(image, [spec])[spec]
+    except SourceImageIOError:
+        rendition = get_rendition_or_not_found(image, filter_for(spec))
+    return rendition.img_tag(attrs)
+
+
 def picture_html(image, recipe: PictureRecipe, attrs: dict) -> SafeString:
     """Return the ``<picture>`` element for ``image`` as ``recipe`` describes it."""
     attrs = dict(attrs)

@@ -10,7 +10,12 @@ from PIL import Image, features
 from wagtail.images import get_image_model
 from wagtail.rich_text import RichText
 
-from masthead.images.renditions import ARTICLE_RENDITIONS, BODY_PICTURE, CARD_RENDITIONS
+from masthead.images.renditions import (
+    ARTICLE_RENDITIONS,
+    AVATAR,
+    BODY_PICTURE,
+    CARD_RENDITIONS,
+)
 from masthead.news.tests.factories import NewsImageFactory, publish_article, section
 
 pytestmark = pytest.mark.skipif(not features.check("avif"), reason="Pillow built without AVIF")
@@ -154,5 +159,16 @@ def test_a_second_render_writes_no_rendition_to_the_cache(client):
     written = [c.args[1] for c in set_one.call_args_list] + [
         key for c in set_many.call_args_list for key in c.args[1]
     ]
-    picture_specs = set(ARTICLE_RENDITIONS) | set(BODY_PICTURE.specs)
+    picture_specs = set(ARTICLE_RENDITIONS) | set(BODY_PICTURE.specs) | {AVATAR}  # byline too
     assert not [key for key in written if any(key.endswith(spec) for spec in picture_specs)]
+
+
+@pytest.mark.django_db
+def test_byline_and_author_page_pictures_are_webp_renditions(client):
+    article = article_with_pictures()
+    img = soup_of(client, article.url).select_one("img.byline__picture")
+    assert img["src"].endswith(".webp") and img["width"] == "96" and img["height"] == "96"
+    assert img["loading"] == "lazy" and img.has_attr("alt")
+    author = article.article_authors.first().author
+    header = soup_of(client, f"/authors/{author.slug}/").select_one("img.author-header__picture")
+    assert header["src"].endswith(".webp") and header["width"] == header["height"]  # a square crop
