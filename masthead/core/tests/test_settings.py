@@ -150,3 +150,24 @@ def test_email_url_with_another_scheme_is_refused(monkeypatch):
     monkeypatch.setenv("MASTHEAD_EMAIL_URL", "http://mail.example.org")
     with pytest.raises(ImproperlyConfigured, match="MASTHEAD_EMAIL_URL"):
         env.email_settings()
+
+
+def test_the_wsgi_application_loads_its_routes_before_the_first_request(tmp_path):
+    """A worker imports config.wsgi at start: the URL index is built then, not for a reader."""
+    code = (
+        "import config.wsgi\n"
+        "from django.urls import get_resolver\n"
+        "print(get_resolver()._populated)\n"
+    )
+    env_vars = {**os.environ, "SECRET_KEY": "test", "MASTHEAD_VAR_DIR": str(tmp_path)}
+    env_vars.pop("DJANGO_SETTINGS_MODULE", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env_vars,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "True"
