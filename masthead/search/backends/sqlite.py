@@ -395,60 +395,37 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
             return None
 
         # The caller's queryset (filters, permissions, live/public) joined as a subquery q.
-        inner_sql, inner_params, has_date, order_fields = joined_queryset_sql(
-            self, self.queryset, self.order_by_relevance
-        )
+        joined = joined_queryset_sql(self, self.queryset, self.order_by_relevance)
         counting = (self.matched_ids_sql(match, rank=False), count_limit)
         if count:
             planned = planned_page(self)
             if planned is not None and count_limit:
                 # The page read next is ranked now, in the statement that counts.
-                rows, total = self._ranked_rows(
-                    match,
-                    phrase,
-                    inner_sql,
-                    inner_params,
-                    has_date,
-                    order_fields,
-                    *planned,
-                    counting=counting,
-                )
+                rows, total = self._ranked_rows(match, phrase, joined, *planned, counting)
                 if total is not None:
                     keep_page(self, planned, rows)
                     return total
             return count_joined(
                 connections[self.queryset.db],
                 matched=counting[0],
-                inner=(inner_sql, inner_params),
+                inner=joined[:2],
                 join="CROSS JOIN",
                 limit=count_limit,
             )
         kept = kept_page(self, start, stop)
         if kept is not None:
             return kept
-        rows, _total = self._ranked_rows(
-            match, phrase, inner_sql, inner_params, has_date, order_fields, start, stop
-        )
-        return rows
+        return self._ranked_rows(match, phrase, joined, start, stop)[0]
 
-    def _ranked_rows(
-        self,
-        match,
-        phrase,
-        inner_sql,
-        inner_params,
-        has_date,
-        order_fields,
-        start,
-        stop,
-        counting=None,
-    ):
+    def _ranked_rows(self, match, phrase, joined, start, stop, counting=None):
         """Return ([(pk, score)] of start:stop, the count or None); see ``ranked``.
 
-        With ``counting`` ((matches SQL, params), limit) each statement also counts
-        the results up to the limit; the count is None when no statement said it
-        (a page past the end).
+        ``joined`` is what ``joined_queryset_sql`` returns. With ``counting``
+        ((matches SQL, params), limit) a statement also counts the results up
+        to the limit; the count is None when no statement said it (a page past
+        the end).
         """
+        inner_sql, inner_params, has_date, order_fields = joined
         score, score_params = news_score_sql(
             self.backend,
             rank="-m.rank",
@@ -484,10 +461,7 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
             }
             connection = connections[self.queryset.db]
             if counting is not None and total is None:
-                (matched_sql, limit) = counting
-                rows, total = ranked_rows_and_count(
-                    connection, counting=(matched_sql, limit), **statement
-                )
+                rows, total = ranked_rows_and_count(connection, counting=counting, **statement)
             else:
                 rows = ranked_rows(connection, **statement)
             if candidates is None or len(rows) >= (wanted or 0):
