@@ -13,7 +13,8 @@ What it changes, and why:
   ``PHRASE_BONUS``. modelsearch ranks with a correlated subquery per result,
   which re-runs the MATCH for every row; here one statement joins the MATCH to
   the caller's queryset and sorts once. bm25() costs microseconds a row, so a
-  page of results scores the RANKED_MATCHES newest-indexed matches and joins
+  page of results scores candidates only (the newest matches, and the newest
+  with the words in the headline or lead, see ``RECENT_MATCHES``) and joins
   the BEST_CANDIDATES best of them; only when those do not fill the page
   (filters, deep pages) is every match scored. Counts stop at COUNT_LIMIT.
 - **Typo tolerance.** ``Fuzzy`` leaves (modelsearch's SQLite backend rejects
@@ -262,9 +263,15 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
     # Relevance: the best matches by bm25 alone are rescored; recency and the phrase
     # bonus multiply a score by at most 2 × 3, so a story far below them cannot win.
     BEST_CANDIDATES = 200
-    RANKED_MATCHES = (
-        1500  # matches scored by bm25 at most (the newest-indexed), see matched_ids_sql
-    )
+    # bm25() costs about 2 µs a match, so a common word is not scored in full: among the
+    # MATCH_SCAN newest-indexed matches, the RECENT_MATCHES newest are scored, and so are
+    # the HEADLINE_MATCHES newest with the words in the headline or lead, however old:
+    # an old story that can still rank first nearly always has them there (weights 10
+    # and 3 against 1). See matched_ids_sql.
+    RECENT_MATCHES = 400
+    HEADLINE_MATCHES = 800
+    MATCH_SCAN = 6000
+    HEADLINE_COLUMNS = "{autocomplete title}"
 
     def match_columns(self) -> str:
         # The index has a title column; every other SearchField lives in the lead or body.
@@ -343,17 +350,37 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         in_cts = ", ".join(["%s"] * len(cts))
         title_column = ", ie.title AS title" if title else ""
         if best and rank:
-            # bm25() costs a few microseconds a row: a word in every tenth story would cost
-            # tens of milliseconds, so only the RANKED_MATCHES newest-indexed matches (FTS5
-            # reads rowids in order and stops) are scored, and the best of those kept.
+            # bm25() costs about 2 µs a row and a common word matches thousands of stories,
+            # so only candidates are scored (the class constants say which): each nested
+            # SELECT reads rowids newest first and stops, the bounds are computed once, and
+            # bm25() runs only on the rows that pass them; the best ``best`` are kept.
+            headline = match.replace(self.match_columns(), self.HEADLINE_COLUMNS, 1)
+            newest = (
+                f"SELECT min(r) FROM (SELECT rowid AS r FROM {fts} WHERE {fts} MATCH %s "
+                "ORDER BY rowid DESC LIMIT %s)"
+            )
             sql = (
                 f"SELECT CAST(ie.object_id AS INTEGER) AS id, c.rank AS rank{title_column} "  # noqa: S608
                 f"FROM (SELECT rid, rank FROM (SELECT rowid AS rid, bm25({fts}, %s, %s, %s) AS rank "
-                f"FROM {fts} WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s) "
+                f"FROM {fts} WHERE {fts} MATCH %s AND rowid >= ({newest}) "
+                f"AND (rowid >= ({newest}) OR rowid IN (SELECT rowid FROM {fts} "
+                f"WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s))) "
                 "ORDER BY rank LIMIT %s) c "
                 f"CROSS JOIN {entries} ie ON ie.id = c.rid WHERE ie.content_type_id IN ({in_cts})"
             )
-            return sql, [*self.rank_weights(), match, self.RANKED_MATCHES, best, *cts]
+            params = [
+                *self.rank_weights(),
+                match,
+                match,
+                self.MATCH_SCAN,
+                match,
+                self.RECENT_MATCHES,
+                headline,
+                self.HEADLINE_MATCHES,
+                best,
+                *cts,
+            ]
+            return sql, params
         score = f"bm25({fts}, %s, %s, %s)" if rank else "0.0"
         sql = (
             f"SELECT CAST(ie.object_id AS INTEGER) AS id, "  # noqa: S608
