@@ -252,6 +252,21 @@ class TestSQLiteBackend(BackendTests):
     vendor = "sqlite"
     module = "sqlite"
 
+    def test_an_old_headline_match_outranks_newer_passing_mentions(self, monkeypatch):
+        from masthead.search.backends.sqlite import MastheadSQLiteSearchQueryCompiler as Compiler
+
+        # Scaled down: 2 newest matches, 2 newest headline matches, 20 matches looked at.
+        monkeypatch.setattr(Compiler, "RECENT_MATCHES", 2)
+        monkeypatch.setattr(Compiler, "HEADLINE_MATCHES", 2)
+        monkeypatch.setattr(Compiler, "MATCH_SCAN", 20)
+        story("Glacier retreat doubles in a decade", "Scientists measured the ice.", days_ago=40)
+        for i in range(6):
+            story(f"Weather report number {i}", "A walk to the glacier was cancelled.", days_ago=i)
+        # A page of 2: the candidates fill it, so not every match is scored.
+        assert found("glacier", per_page=2)[0] == "Glacier retreat doubles in a decade"
+        monkeypatch.setattr(Compiler, "HEADLINE_MATCHES", 0)  # newest matches alone miss it
+        assert "Glacier retreat doubles in a decade" not in found("glacier", per_page=2)
+
 
 class TestPostgresBackend(BackendTests):
     vendor = "postgresql"
