@@ -376,7 +376,7 @@ def engine_search(text: str, root):
     """Return (count, first 20 ids) of Masthead's search: the naive scan's work, through the backend."""
     from masthead.search.backends.base import COUNT_LIMIT
     from masthead.search.query import parse
-    from masthead.search.selectors.results import SearchFilters, search_backend, search_querysets
+    from masthead.search.selectors.querysets import SearchFilters, search_backend, search_querysets
 
     query = parse(text).to_search_query()
     if query is None:

@@ -13,13 +13,12 @@ MAX_SUFFIX = 3  # "election" also marks "elections", "electioneer" does not coun
 MIN_STEM = 4  # words shorter than this are only marked when whole
 
 _TOKEN = re.compile(r"[^\W_]+")
+_PARAGRAPH_JOIN = re.compile(r"([.!?:;\"”’])\s*, ")
 
 
 def escape(text: str) -> str:
     """Return ``text`` escaped for HTML as Django's ``escape`` does (quotes too), without its lazy wrapper."""
     return html.escape(text)
-
-_PARAGRAPH_JOIN = re.compile(r"([.!?:;\"”’])\s*, ")
 
 
 def _matcher(words, prefix: str = ""):

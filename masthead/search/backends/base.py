@@ -348,11 +348,11 @@ def content_type_pks(model) -> list[int]:
 # tables: a page model's queryset whose filters are all on the page table names the same
 # filters on ``Page``. The matches are index entries of the model's own content types, so
 # joining them to either gives the same rows; the lighter one skips a lookup in the
-# model's own (wide) table per match. Set by ``selectors.results.search_querysets``.
+# model's own (wide) table per match. Set by ``selectors.querysets.search_querysets``.
 JOIN_QUERYSET = "_masthead_join_queryset"
 
 # Query object → {by_relevance: compiled SQL}. Keyed weakly: a queryset kept for reuse
-# (``selectors.results.search_querysets``) compiles once; any other is forgotten with it.
+# (``selectors.querysets.search_querysets``) compiles once; any other is forgotten with it.
 _JOINED_SQL: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 

@@ -13,12 +13,8 @@ from wagtail.models import Page
 from masthead.images.renditions import CARD, CARD_SMALL
 from masthead.search.backends.base import MastheadSearchMixin
 from masthead.search.query import parse
-from masthead.search.selectors.results import (
-    SearchFilters,
-    _datetime_converter,
-    search_backend,
-    search_querysets,
-)
+from masthead.search.selectors.querysets import SearchFilters, search_backend, search_querysets
+from masthead.search.selectors.results import _datetime_converter
 from masthead.search.vocabulary import fold
 
 SUGGEST_LIMIT = 8  # rows a typeahead list shows without scrolling on a phone

@@ -13,7 +13,8 @@ from masthead.news.tests.factories import AuthorFactory, home, section
 from masthead.search.backends.base import RankedResultsMixin
 from masthead.search.backends.indexing import row_builder
 from masthead.search.selectors import search_page
-from masthead.search.selectors.results import SearchFilters, load_pages, search_querysets
+from masthead.search.selectors.querysets import SearchFilters, search_querysets
+from masthead.search.selectors.results import load_pages
 
 pytestmark = pytest.mark.django_db
 
