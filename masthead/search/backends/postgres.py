@@ -533,26 +533,14 @@ class NewsRankingMixin:
                 limit=count_limit,
             )
 
-        score, score_params = news_score_sql(
-            self.backend,
-            rank="m._rank",
-            age="GREATEST(0.0, EXTRACT(EPOCH FROM (NOW() - q._date)) / 86400.0)",
-            contains="strpos(lower(m._title), %s) > 0",
-            has_date=has_date,
-            phrase=headline_phrase(query),
-        )
-        order = order_sql(self.order_by_relevance, order_fields)
+        score, score_params, order = self.score_and_order(query, has_date, order_fields)
         if self.order_by_relevance:
             rank, rank_params = sql.rank(self.entry_vectors_sql())
         else:
             rank, rank_params = "0.0", []
         columns = f"e.object_id::integer AS id, {rank} AS _rank, e.title_text AS _title"
         wanted = None if stop is None else stop - (start or 0)
-        best = None
-        if self.CANDIDATE_LIMIT:
-            best = self.CANDIDATE_LIMIT
-        elif self.order_by_relevance and stop is not None and stop <= self.BEST_CANDIDATES:
-            best = self.BEST_CANDIDATES
+        best = self.candidates_wanted(stop)
         rows = []
         for candidates in [best, None] if best else [None]:
             if candidates:
@@ -578,6 +566,26 @@ class NewsRankingMixin:
             if candidates is None or self.CANDIDATE_LIMIT or len(rows) >= (wanted or 0):
                 return rows
         return rows
+
+    def score_and_order(self, query, has_date: bool, order_fields) -> tuple[str, list, str]:
+        """Return the score SQL of ranked rows (``m`` joined to ``q``), its parameters, and the ORDER BY."""
+        score, score_params = news_score_sql(
+            self.backend,
+            rank="m._rank",
+            age="GREATEST(0.0, EXTRACT(EPOCH FROM (NOW() - q._date)) / 86400.0)",
+            contains="strpos(lower(m._title), %s) > 0",
+            has_date=has_date,
+            phrase=headline_phrase(query),
+        )
+        return score, score_params, order_sql(self.order_by_relevance, order_fields)
+
+    def candidates_wanted(self, stop) -> int | None:
+        """Return how many candidate entries a page ending at ``stop`` ranks first (None: every match)."""
+        if self.CANDIDATE_LIMIT:
+            return self.CANDIDATE_LIMIT
+        if self.order_by_relevance and stop is not None and stop <= self.BEST_CANDIDATES:
+            return self.BEST_CANDIDATES
+        return None
 
     def entry_vectors_sql(self) -> list[tuple[str, str]]:
         """Return (column, SQL factor) of each vector the full rank adds up (``entry_vectors``)."""
@@ -624,24 +632,12 @@ class NewsRankingMixin:
                 limit=count_limit,
             )
 
-        score, score_params = news_score_sql(
-            self.backend,
-            rank="m._rank",
-            age="GREATEST(0.0, EXTRACT(EPOCH FROM (NOW() - q._date)) / 86400.0)",
-            contains="strpos(lower(m._title), %s) > 0",
-            has_date=has_date,
-            phrase=headline_phrase(query),
-        )
-        order = order_sql(self.order_by_relevance, order_fields)
+        score, score_params, order = self.score_and_order(query, has_date, order_fields)
         rank = PostgresSearchQueryCompiler._build_rank_expression(
             self, self.entry_vectors(), config
         )
         wanted = None if stop is None else stop - (start or 0)
-        best = None
-        if self.CANDIDATE_LIMIT:
-            best = self.CANDIDATE_LIMIT
-        elif self.order_by_relevance and stop is not None and stop <= self.BEST_CANDIDATES:
-            best = self.BEST_CANDIDATES
+        best = self.candidates_wanted(stop)
         for candidates in [best, None] if best else [None]:
             chosen = entries
             if candidates:

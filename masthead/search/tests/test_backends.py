@@ -233,6 +233,13 @@ class BackendTests:
             "Harbour fees rise"
         ]
 
+    def test_completions_are_the_commonest_words_with_the_prefix(self):
+        Word.objects.bulk_create(
+            [Word(word=w, docs=n) for w, n in [("zebra", 3), ("zeal", 9), ("zen", 3), ("ape", 50)]]
+        )
+        assert get_backend().completions("ze", 2) == ["zeal", "zebra"]  # ties: alphabetical
+        assert get_backend().completions("zz", 5) == []
+
     def test_admin_search_uses_the_same_backend(self):
         story("Zelensky meets leaders in Kyiv", "Talks.")
         results = ArticlePage.objects.live().search(parse("zelensly").to_search_query())
