@@ -382,9 +382,9 @@ def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, li
         has_date = any(f.name == RECENCY_FIELD for f in model._meta.get_fields())
         order_fields = [] if by_relevance else _order_fields(queryset)
         joined = getattr(queryset, JOIN_QUERYSET, None)
-        if joined is not None and _has_fields(joined.model, [RECENCY_FIELD] if has_date else []):
-            if _has_fields(joined.model, [name for name, _desc in order_fields]):
-                queryset = joined
+        needed = [RECENCY_FIELD] * has_date + [name for name, _desc in order_fields]
+        if joined is not None and has_fields(joined.model, needed):
+            queryset = joined
         columns = {"_pk": F("pk")}
         if has_date:
             columns["_date"] = F(RECENCY_FIELD)
@@ -395,7 +395,8 @@ def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, li
     return cache[key]
 
 
-def _has_fields(model, names) -> bool:
+def has_fields(model, names) -> bool:
+    """Return True when ``model`` has a field by each of ``names``."""
     from django.core.exceptions import FieldDoesNotExist
 
     try:
@@ -487,11 +488,10 @@ def ranked_rows_and_count(connection, *, counting, **statement) -> tuple[list[tu
     runs the uncorrelated subquery once). It is None when no row came back (a
     page past the end): only a separate count can tell then.
     """
-    (matched_sql, matched_params), limit = counting
-    inner_sql, inner_params = statement["inner"]
+    matched, limit = counting
     count_sql, count_params = _count_sql(
-        matched=(matched_sql, matched_params),
-        inner=(inner_sql, inner_params),
+        matched=matched,
+        inner=statement["inner"],
         join="CROSS JOIN" if connection.vendor == "sqlite" else "JOIN",
         limit=limit,
     )
@@ -502,6 +502,36 @@ def ranked_rows_and_count(connection, *, counting, **statement) -> tuple[list[tu
     if not rows:
         return [], None
     return [row[:2] for row in rows], rows[0][2]
+
+
+def rank_page(
+    connection, *, matches, best, best_is_final=False, score_params, counting=None, **statement
+) -> tuple[list[tuple], int | None]:
+    """Return the (pk, score) rows of a page, ranked among the ``best`` candidates first.
+
+    ``matches(candidates)`` returns the WITH clause defining ``m`` and its
+    parameters: the best ``candidates`` entries, or every match for None. When
+    the candidates do not fill the page (filters, a deep page), every match is
+    ranked, unless ``best_is_final`` (a window the caller chose on purpose).
+    The other keywords are ``ranked_rows``'s. With ``counting`` (see
+    ``ranked_rows_and_count``) the first statement also counts the results;
+    the count is None when no statement could say it (a page past the end).
+    """
+    start, stop = statement["start"], statement["stop"]
+    wanted = None if stop is None else stop - (start or 0)
+    rows, total = [], None
+    for candidates in [best, None] if best else [None]:
+        cte, params = matches(candidates)
+        page = {**statement, "cte": cte, "params": [*params, *score_params]}
+        if counting is not None and total is None:
+            rows, total = ranked_rows_and_count(connection, counting=counting, **page)
+        else:
+            rows = ranked_rows(connection, **page)
+        if candidates is None or best_is_final or len(rows) >= (wanted or 0):
+            break
+    if total is None and counting is not None and not rows and not start and wanted != 0:
+        total = 0  # the last statement ranked every match from the first: there are none
+    return rows, total
 
 
 def _count_sql(*, matched: tuple[str, list], inner: tuple[str, list], join: str, limit):

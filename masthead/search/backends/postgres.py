@@ -76,7 +76,7 @@ from masthead.search.backends.base import (
     joined_queryset_sql,
     news_score_sql,
     order_sql,
-    ranked_rows,
+    rank_page,
 )
 from masthead.search.backends.indexing import (
     FastIndexerMixin,
@@ -539,33 +539,21 @@ class NewsRankingMixin:
         else:
             rank, rank_params = "0.0", []
         columns = f"e.object_id::integer AS id, {rank} AS _rank, e.title_text AS _title"
-        wanted = None if stop is None else stop - (start or 0)
-        best = self.candidates_wanted(stop)
-        rows = []
-        for candidates in [best, None] if best else [None]:
+
+        def matches(candidates):
             if candidates:
                 if self.CANDIDATE_LIMIT:
                     ids, ids_params = sql.newest(candidates)
                 else:
                     ids, ids_params = sql.best_by_headline(candidates)
                 m_sql = f"SELECT {columns} FROM {IndexEntry._meta.db_table} e WHERE e.id IN ({ids})"  # noqa: S608
-                m_params = [*rank_params, *ids_params]
-            else:
-                m_sql, m_params = sql.matches(columns)
-                m_params = [*rank_params, *m_params]
-            rows = ranked_rows(
-                connection,
-                cte=f"WITH m AS MATERIALIZED ({m_sql})",
-                params=[*m_params, *score_params],
-                score=score,
-                inner=(inner_sql, inner_params),
-                order=order,
-                start=start,
-                stop=stop,
-            )
-            if candidates is None or self.CANDIDATE_LIMIT or len(rows) >= (wanted or 0):
-                return rows
-        return rows
+                return f"WITH m AS MATERIALIZED ({m_sql})", [*rank_params, *ids_params]
+            m_sql, m_params = sql.matches(columns)
+            return f"WITH m AS MATERIALIZED ({m_sql})", [*rank_params, *m_params]
+
+        return self.rank_page(
+            connection, matches, score, score_params, order, inner_sql, inner_params, start, stop
+        )
 
     def score_and_order(self, query, has_date: bool, order_fields) -> tuple[str, list, str]:
         """Return the score SQL of ranked rows (``m`` joined to ``q``), its parameters, and the ORDER BY."""
@@ -579,13 +567,28 @@ class NewsRankingMixin:
         )
         return score, score_params, order_sql(self.order_by_relevance, order_fields)
 
-    def candidates_wanted(self, stop) -> int | None:
-        """Return how many candidate entries a page ending at ``stop`` ranks first (None: every match)."""
+    def rank_page(
+        self, connection, matches, score, score_params, order, inner_sql, inner_params, start, stop
+    ):
+        """Return the rows of start:stop (``base.rank_page``): the typeahead's newest window is final."""
+        best = None
         if self.CANDIDATE_LIMIT:
-            return self.CANDIDATE_LIMIT
-        if self.order_by_relevance and stop is not None and stop <= self.BEST_CANDIDATES:
-            return self.BEST_CANDIDATES
-        return None
+            best = self.CANDIDATE_LIMIT
+        elif self.order_by_relevance and stop is not None and stop <= self.BEST_CANDIDATES:
+            best = self.BEST_CANDIDATES
+        rows, _total = rank_page(
+            connection,
+            matches=matches,
+            best=best,
+            best_is_final=bool(self.CANDIDATE_LIMIT),
+            score_params=score_params,
+            score=score,
+            inner=(inner_sql, inner_params),
+            order=order,
+            start=start,
+            stop=stop,
+        )
+        return rows
 
     def entry_vectors_sql(self) -> list[tuple[str, str]]:
         """Return (column, SQL factor) of each vector the full rank adds up (``entry_vectors``)."""
@@ -636,9 +639,8 @@ class NewsRankingMixin:
         rank = PostgresSearchQueryCompiler._build_rank_expression(
             self, self.entry_vectors(), config
         )
-        wanted = None if stop is None else stop - (start or 0)
-        best = self.candidates_wanted(stop)
-        for candidates in [best, None] if best else [None]:
+
+        def matches(candidates):
             chosen = entries
             if candidates:
                 if self.CANDIDATE_LIMIT:
@@ -656,19 +658,12 @@ class NewsRankingMixin:
                 .values("id_", "_rank", "_title")
                 .query.sql_with_params()
             )
-            rows = ranked_rows(
-                connection,
-                cte=f"WITH m AS MATERIALIZED (SELECT id_ AS id, _rank, _title FROM ({m_sql}) e)",
-                params=[*m_params, *score_params],
-                score=score,
-                inner=(inner_sql, inner_params),
-                order=order,
-                start=start,
-                stop=stop,
-            )
-            if candidates is None or self.CANDIDATE_LIMIT or len(rows) >= (wanted or 0):
-                return rows
-        return rows
+            cte = f"WITH m AS MATERIALIZED (SELECT id_ AS id, _rank, _title FROM ({m_sql}) e)"
+            return cte, list(m_params)
+
+        return self.rank_page(
+            connection, matches, score, score_params, order, inner_sql, inner_params, start, stop
+        )
 
 
 class UnsupportedQuery(Exception):

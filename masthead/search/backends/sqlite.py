@@ -74,8 +74,7 @@ from masthead.search.backends.base import (
     news_score_sql,
     order_sql,
     planned_page,
-    ranked_rows,
-    ranked_rows_and_count,
+    rank_page,
 )
 from masthead.search.backends.indexing import (
     FastIndexerMixin,
@@ -423,8 +422,8 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
 
         # The caller's queryset (filters, permissions, live/public) joined as a subquery q.
         joined = joined_queryset_sql(self, self.queryset, self.order_by_relevance)
-        counting = (self.matched_ids_sql(match, rank=False), count_limit)
         if count:
+            counting = (self.matched_ids_sql(match, rank=False), count_limit)
             planned = planned_page(self)
             if planned is not None and count_limit:
                 # The page read next is ranked now, in the statement that counts.
@@ -461,8 +460,6 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
             has_date=has_date,
             phrase=phrase,
         )
-        order = order_sql(self.order_by_relevance, order_fields)
-        wanted = None if stop is None else stop - (start or 0)
         best = None
         if (
             self.order_by_relevance
@@ -472,30 +469,25 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
             and stop <= self.BEST_CANDIDATES
         ):
             best = self.BEST_CANDIDATES
-        total = None
-        for candidates in [best, None] if best else [None]:
-            matched, matched_params = self.matched_ids_sql(
+
+        def matches(candidates):
+            matched, params = self.matched_ids_sql(
                 match, rank=self.order_by_relevance, best=candidates, title="m.title" in score
             )
-            statement = {
-                "cte": _cte(matched),
-                "params": [*matched_params, *score_params],
-                "score": score,
-                "inner": (inner_sql, inner_params),
-                "order": order,
-                "start": start,
-                "stop": stop,
-            }
-            connection = connections[self.queryset.db]
-            if counting is not None and total is None:
-                rows, total = ranked_rows_and_count(connection, counting=counting, **statement)
-            else:
-                rows = ranked_rows(connection, **statement)
-            if candidates is None or len(rows) >= (wanted or 0):
-                break
-        if total is None and counting is not None and not rows and not start and wanted != 0:
-            total = 0  # the last statement ranked every match from the first: there are none
-        return rows, total
+            return _cte(matched), params
+
+        return rank_page(
+            connections[self.queryset.db],
+            matches=matches,
+            best=best,
+            score_params=score_params,
+            counting=counting,
+            score=score,
+            inner=(inner_sql, inner_params),
+            order=order_sql(self.order_by_relevance, order_fields),
+            start=start,
+            stop=stop,
+        )
 
     def fallback_search(self, start, stop, score_field=None):
         return self.search(None, start, stop, score_field)

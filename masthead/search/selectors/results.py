@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.db import connections, router
 from wagtail.models import Page
 
-from masthead.search.backends.base import COUNT_LIMIT, MastheadSearchMixin
+from masthead.search.backends.base import COUNT_LIMIT, MastheadSearchMixin, has_fields
 from masthead.search.backends.indexing import row_builder
 from masthead.search.highlight import highlight, snippet
 from masthead.search.query import ReaderQuery, parse
@@ -262,7 +262,7 @@ def _load_plan(model, alias: str):
     connection = connections[alias]
     qn = connection.ops.quote_name
     opts = model._meta
-    wanted = {"id", *HIT_FIELDS, *(f for f in HIT_EXTRA_FIELDS if _has_field(model, f))}
+    wanted = {"id", *HIT_FIELDS, *(f for f in HIT_EXTRA_FIELDS if has_fields(model, [f]))}
     page_table = Page._meta.db_table
     tables, columns, names = {page_table: "p"}, [], []
     for concrete in opts.concrete_fields:
@@ -309,14 +309,6 @@ def _table_pk(model, table: str) -> str:
         if klass._meta.db_table == table:
             return klass._meta.pk.column
     raise LookupError(table)
-
-
-def _has_field(model, name: str) -> bool:
-    try:
-        model._meta.get_field(name)
-    except Exception:  # noqa: BLE001 (FieldDoesNotExist)
-        return False
-    return True
 
 
 def _section_for(page: Page, by_path: dict) -> Page | None:
