@@ -1,7 +1,7 @@
 """The typeahead: ranked stories as JSON-ready dicts, read as rows where the model allows.
 
 Shares the results page's query parsing, filters and backend
-(``selectors.results``); see ``search_suggest``.
+(``selectors.querysets``); see ``search_suggest``.
 """
 
 from django.core.exceptions import FieldDoesNotExist
