@@ -38,13 +38,19 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
+def tokens(text: str) -> list[str]:
+    """Return the folded tokens of ``text`` as FTS5's unicode61 tokenizer splits it."""
+    return _WORD_RE.findall(fold(text))
+
+
+def is_word(token: str) -> bool:
+    """Return True when a folded token belongs in the vocabulary (3–30 long, not all digits)."""
+    return MIN_WORD_LENGTH <= len(token) <= MAX_WORD_LENGTH and not token.isdigit()
+
+
 def words(text: str) -> list[str]:
     """Return the folded words of ``text`` that belong in the vocabulary (letters only, 3–30 long)."""
-    return [
-        w
-        for w in _WORD_RE.findall(fold(text))
-        if MIN_WORD_LENGTH <= len(w) <= MAX_WORD_LENGTH and not w.isdigit()
-    ]
+    return [w for w in tokens(text) if is_word(w)]
 
 
 def document_words(texts: Iterable[str]) -> set[str]:

@@ -94,20 +94,29 @@ class MastheadSearchMixin:
         raise NotImplementedError
 
     def words_docs(self, words: Iterable[str]) -> dict[str, int]:
-        """Return word → docs for the given words that the vocabulary holds."""
+        """Return word → docs for the given words that the vocabulary holds.
+
+        Counts are remembered by this backend instance (one per search, as
+        ``get_search_backend`` makes them): the typo check, the corrections and
+        the match bound of a search ask about the same words once.
+        """
+        memo = self.__dict__.setdefault("_docs_memo", {})
         words = list(dict.fromkeys(words))
-        found: dict[str, int] = {}
+        missing = [w for w in words if w not in memo]
         table = Word._meta.db_table
-        # Written by hand: every search asks this, and a queryset costs more to compile than to run.
-        with self.word_connection.cursor() as cursor:
-            for i in range(0, len(words), WORD_BATCH):
-                chunk = words[i : i + WORD_BATCH]
-                cursor.execute(
-                    f"SELECT word, docs FROM {table} WHERE word IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
-                    chunk,
-                )
-                found.update(cursor.fetchall())
-        return found
+        if missing:
+            found: dict[str, int] = {}
+            # Written by hand: every search asks this, and a queryset costs more to compile than to run.
+            with self.word_connection.cursor() as cursor:
+                for i in range(0, len(missing), WORD_BATCH):
+                    chunk = missing[i : i + WORD_BATCH]
+                    cursor.execute(
+                        f"SELECT word, docs FROM {table} WHERE word IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                        chunk,
+                    )
+                    found.update(cursor.fetchall())
+            memo.update((w, found.get(w, 0)) for w in missing)
+        return {w: memo[w] for w in words if memo[w]}
 
     def corrections(self, words: Iterable[str]) -> dict[str, list[tuple[str, int, int]]]:
         """Return word → [(correction, distance, docs)] for the words better read as others.
@@ -131,6 +140,8 @@ class MastheadSearchMixin:
             if docs and docs >= vocabulary.RARE_RATIO:
                 continue  # a common word is not a typo; skip the candidate lookup
             fixes = vocabulary.best_corrections(word, self.word_candidates(word))
+            memo = self.__dict__.setdefault("_docs_memo", {})
+            memo.update((fix, docs) for fix, _distance, docs in fixes)
             if vocabulary.needs_correction(word, docs, fixes):
                 result[word] = fixes
         return result

@@ -33,6 +33,7 @@ What it changes, and why:
   and reads the vocabulary from the index itself (``fts5vocab``).
 """
 
+import math
 import sqlite3
 from collections import Counter
 from functools import cached_property
@@ -328,6 +329,10 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         if negated:
             normalized = normalized.subquery
         match = f"{self.match_columns()} : {self.match_string(normalized)}"
+        if backend is not None:
+            self.matches_at_most = matches_at_most(
+                normalized, backend.words_docs(query_words(normalized))
+            )
         return match, negated, headline_phrase(query) if not negated else ""
 
     def matched_ids_sql(
@@ -340,8 +345,10 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         after the body: reading it walks a long body's overflow pages, so only
         a query with a phrase asks for it.
         With ``best``, only the ``best`` entries by bm25 are kept, found by FTS5
-        alone before any join. With CANDIDATE_LIMIT set (the typeahead), only that
-        many matches, most recently indexed first, are kept.
+        alone before any join; the candidates scored depend on how many entries
+        the vocabulary says the query can match at most (``matches_at_most``).
+        With CANDIDATE_LIMIT set (the typeahead), only that many matches, most
+        recently indexed first, are kept.
         """
         fts = SQLiteFTSIndexEntry._meta.db_table
         entries = IndexEntry._meta.db_table
@@ -353,33 +360,35 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
             # so only candidates are scored (the class constants say which): each nested
             # SELECT reads rowids newest first and stops, the bounds are computed once, and
             # bm25() runs only on the rows that pass them; the best ``best`` are kept.
+            # The vocabulary's counts say when a bound cannot cut anything: a query
+            # matching at most RECENT_MATCHES entries is scored whole, and one matching
+            # at most MATCH_SCAN needs no scan bound (each bound reads the matches once).
+            # The counts only over-count (every index write adds, a rebuild recounts), so
+            # a bound is dropped only where it was useless.
+            at_most = self.__dict__.get("matches_at_most", math.inf)
             headline = match.replace(self.match_columns(), self.HEADLINE_COLUMNS, 1)
             newest = (
                 f"SELECT min(r) FROM (SELECT rowid AS r FROM {fts} WHERE {fts} MATCH %s "
                 "ORDER BY rowid DESC LIMIT %s)"
             )
+            where, where_params = f"{fts} MATCH %s", [match]
+            if at_most > self.MATCH_SCAN:
+                where += f" AND rowid >= ({newest})"
+                where_params += [match, self.MATCH_SCAN]
+            if at_most > self.RECENT_MATCHES:
+                where += (
+                    f" AND (rowid >= ({newest}) OR rowid IN (SELECT rowid FROM {fts} "
+                    f"WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s))"
+                )
+                where_params += [match, self.RECENT_MATCHES, headline, self.HEADLINE_MATCHES]
             sql = (
                 f"SELECT CAST(ie.object_id AS INTEGER) AS id, c.rank AS rank{title_column} "  # noqa: S608
                 f"FROM (SELECT rid, rank FROM (SELECT rowid AS rid, bm25({fts}, %s, %s, %s) AS rank "
-                f"FROM {fts} WHERE {fts} MATCH %s AND rowid >= ({newest}) "
-                f"AND (rowid >= ({newest}) OR rowid IN (SELECT rowid FROM {fts} "
-                f"WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s))) "
+                f"FROM {fts} WHERE {where}) "
                 "ORDER BY rank LIMIT %s) c "
                 f"CROSS JOIN {entries} ie ON ie.id = c.rid WHERE ie.content_type_id IN ({in_cts})"
             )
-            params = [
-                *self.rank_weights(),
-                match,
-                match,
-                self.MATCH_SCAN,
-                match,
-                self.RECENT_MATCHES,
-                headline,
-                self.HEADLINE_MATCHES,
-                best,
-                *cts,
-            ]
-            return sql, params
+            return sql, [*self.rank_weights(), *where_params, best, *cts]
         score = f"bm25({fts}, %s, %s, %s)" if rank else "0.0"
         sql = (
             f"SELECT CAST(ie.object_id AS INTEGER) AS id, "  # noqa: S608
@@ -616,6 +625,45 @@ class MastheadSQLiteSearchBackend(MastheadSearchMixin, SQLiteSearchBackend):
             )
             found.update(cursor.fetchall())
         return list(found.items())
+
+
+def query_words(query) -> list[str]:
+    """Return the vocabulary words of a normalized query's positive terms (phrases' words too)."""
+    if isinstance(query, (PlainText, Phrase)):
+        return vocabulary.words(query.query_string)
+    if isinstance(query, AndNot):
+        return query_words(query.subquery_a)
+    if isinstance(query, (And, Or)):
+        return [w for sub in query.subqueries for w in query_words(sub)]
+    return []
+
+
+def matches_at_most(query, docs: dict[str, int]) -> float:
+    """Return at most how many index entries a normalized query matches (``math.inf``: unknown).
+
+    ``docs`` maps vocabulary words to the entries holding them (a word it lacks
+    is in none). An AND or a phrase is bounded by its rarest word, an OR by
+    the sum of its parts; a term without a vocabulary word (too short, all
+    digits) bounds nothing. Only the amount of work depends on it: a stale
+    count changes which candidates are scored, never what matches.
+    """
+    if isinstance(query, (PlainText, Phrase)):
+        bounds = []
+        for term in query.query_string.split() if isinstance(query, PlainText) else [None]:
+            text = query.query_string if term is None else term
+            # A term of several tokens is a phrase: all of them must match.
+            known = [docs.get(t, 0) for t in vocabulary.tokens(text) if vocabulary.is_word(t)]
+            bounds.append(min(known, default=math.inf))
+        if isinstance(query, PlainText) and query.operator == "or":
+            return sum(bounds)
+        return min(bounds, default=math.inf)
+    if isinstance(query, AndNot):
+        return matches_at_most(query.subquery_a, docs)
+    if isinstance(query, And):
+        return min((matches_at_most(sub, docs) for sub in query.subqueries), default=math.inf)
+    if isinstance(query, Or):
+        return sum(matches_at_most(sub, docs) for sub in query.subqueries)
+    return math.inf
 
 
 def _cte(matched_sql: str) -> str:

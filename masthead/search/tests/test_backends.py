@@ -274,6 +274,62 @@ class TestSQLiteBackend(BackendTests):
         monkeypatch.setattr(Compiler, "HEADLINE_MATCHES", 0)  # newest matches alone miss it
         assert "Glacier retreat doubles in a decade" not in found("glacier", per_page=2)
 
+    def test_the_vocabulary_counts_drop_the_bounds_that_cut_nothing(self, monkeypatch):
+        from django.db import connection as db
+        from django.test.utils import CaptureQueriesContext
+
+        from masthead.search.backends import sqlite
+        from masthead.search.backends.sqlite import MastheadSQLiteSearchQueryCompiler as Compiler
+
+        # Scaled down: 2 newest matches scored (plus headline matches) among the 4 newest.
+        monkeypatch.setattr(Compiler, "RECENT_MATCHES", 2)
+        monkeypatch.setattr(Compiler, "MATCH_SCAN", 4)
+
+        def matches_in_ranking_sql(text):
+            with CaptureQueriesContext(db) as queries:
+                titles = found(text, per_page=2)
+            ranking = [q["sql"] for q in queries if q["sql"].startswith("WITH m AS")]
+            return titles, ranking[0].count(" MATCH ")
+
+        def with_every_bound(text):
+            with monkeypatch.context() as m:
+                m.setattr(sqlite, "matches_at_most", lambda query, docs: float("inf"))
+                return matches_in_ranking_sql(text)
+
+        for i in range(5):
+            story(f"Glacier report {i}", "The ice moved.", days_ago=5 - i)  # indexed oldest first
+        # The vocabulary says how many stories hold the word (here set by hand). Then the
+        # ranking statement holds the count's MATCH and: the match alone (scored whole);
+        # plus the newest and the headline candidates; plus the scan bound.
+        for docs, expected in [(2, 2), (3, 4), (5, 5)]:
+            Word.objects.filter(word="glacier").update(docs=docs)
+            titles, matches = matches_in_ranking_sql("glacier")
+            assert matches == expected, (docs, matches)
+            assert (
+                titles == with_every_bound("glacier")[0] == ["Glacier report 4", "Glacier report 3"]
+            )
+        # The counts only decide the work: with no vocabulary the stories are still found.
+        Word.objects.all().delete()
+        assert len(found("glacier")) == 5
+
+    def test_matches_at_most_reads_the_vocabulary_counts(self):
+        from modelsearch.backends.database.sqlite.query import AndNot
+        from modelsearch.query import And, Or, Phrase, PlainText
+
+        from masthead.search.backends.sqlite import matches_at_most
+
+        docs = {"oil": 900, "prices": 300, "gulf": 40}
+        assert matches_at_most(PlainText("oil prices gulf"), docs) == 40  # every word: the rarest
+        assert matches_at_most(PlainText("gulf oil", operator="or"), docs) == 940
+        assert matches_at_most(Phrase("oil prices"), docs) == 300
+        assert matches_at_most(Or([Phrase("oil prices"), PlainText("gulf")]), docs) == 340
+        assert matches_at_most(And([PlainText("oil"), PlainText("unknownword")]), docs) == 0
+        assert matches_at_most(AndNot(PlainText("prices"), PlainText("gulf")), docs) == 300
+        # Too short or all digits: not in the vocabulary, so no bound from it.
+        assert matches_at_most(PlainText("uk 1987"), docs) == float("inf")
+        assert matches_at_most(PlainText("uk oil"), docs) == 900
+        assert matches_at_most(Phrase("u.s. oil"), docs) == 900
+
 
 class TestPostgresBackend(BackendTests):
     vendor = "postgresql"
