@@ -254,10 +254,13 @@ class MastheadSQLiteAtomicRebuilder(
     pass
 
 
+ALL_COLUMNS = "{autocomplete title body}"  # modelsearch's FTS5 table, every column
+
+
 class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
     """Compile Wagtail's query classes to one FTS5 MATCH parameter and one ranked statement."""
 
-    COLUMNS = "{autocomplete title body}"
+    COLUMNS = ALL_COLUMNS
     PREFIX_LAST = False
     CANDIDATE_LIMIT = None  # full search ranks every match
     # Relevance: the best matches by bm25 alone are rescored; recency and the phrase
@@ -278,6 +281,16 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         if self.fields and set(self.fields) <= {"title"}:
             return "{title}"
         return self.COLUMNS
+
+    def column_filter(self, columns: str, expression: str) -> str:
+        """Return the MATCH of ``expression`` in ``columns``, unfiltered when they are all the table's.
+
+        A filter naming every column still makes FTS5 read each match's positions
+        to check them: the counts and the newest-first scans then cost more.
+        """
+        if columns == ALL_COLUMNS:
+            return expression
+        return f"{columns} : {expression}"
 
     def match_string(self, query, *, last=True) -> str:
         """Return the FTS5 expression of a (normalized, Fuzzy-free) query; every term quoted."""
@@ -328,7 +341,9 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
         negated = isinstance(normalized, Not)
         if negated:
             normalized = normalized.subquery
-        match = f"{self.match_columns()} : {self.match_string(normalized)}"
+        expression = self.match_string(normalized)
+        self.headline_match = self.column_filter(self.HEADLINE_COLUMNS, expression)
+        match = self.column_filter(self.match_columns(), expression)
         if backend is not None:
             self.matches_at_most = matches_at_most(
                 normalized, backend.words_docs(query_words(normalized))
@@ -366,7 +381,7 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
             # The counts only over-count (every index write adds, a rebuild recounts), so
             # a bound is dropped only where it was useless.
             at_most = self.__dict__.get("matches_at_most", math.inf)
-            headline = match.replace(self.match_columns(), self.HEADLINE_COLUMNS, 1)
+            headline = self.headline_match
             newest = (
                 f"SELECT min(r) FROM (SELECT rowid AS r FROM {fts} WHERE {fts} MATCH %s "
                 "ORDER BY rowid DESC LIMIT %s)"

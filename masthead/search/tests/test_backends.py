@@ -312,6 +312,21 @@ class TestSQLiteBackend(BackendTests):
         Word.objects.all().delete()
         assert len(found("glacier")) == 5
 
+    def test_a_match_in_every_column_names_no_column(self):
+        story("Harbour fees rise", "The port authority met.")
+        backend = get_backend()
+
+        def match(fields=None):
+            results = backend.search(
+                parse("harbour").to_search_query(), ArticlePage.objects.live(), fields=fields
+            )
+            results.query_compiler.backend = backend
+            return results.query_compiler.prepared(backend)[0]
+
+        assert match() == '("harbour")'  # every column: no filter for FTS5 to check
+        assert match(fields=["title"]) == '{title} : ("harbour")'
+        assert found("harbour") == ["Harbour fees rise"]
+
     def test_matches_at_most_reads_the_vocabulary_counts(self):
         from modelsearch.backends.database.sqlite.query import AndNot
         from modelsearch.query import And, Or, Phrase, PlainText
