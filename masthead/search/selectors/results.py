@@ -15,7 +15,7 @@ from wagtail.models import Page
 
 from masthead.search.backends.base import COUNT_LIMIT, MastheadSearchMixin, has_fields
 from masthead.search.backends.indexing import row_builder
-from masthead.search.highlight import highlight, snippet
+from masthead.search.highlight import Marker
 from masthead.search.query import ReaderQuery, parse
 from masthead.search.selectors.querysets import (
     SearchFilters,
@@ -325,11 +325,12 @@ def _hits(pages: list[Page], query: ReaderQuery, backend, sections=()) -> list[H
     else:
         texts = {}
     by_path = parent_pages(pages, sections)
+    marker = Marker(words)
     return [
         Hit(
             page=page,
-            headline=highlight(page.title, words),
-            snippet=snippet([getattr(page, "standfirst", ""), texts.get(page.pk, "")], words),
+            headline=marker.highlight(page.title),
+            snippet=marker.snippet([getattr(page, "standfirst", ""), texts.get(page.pk, "")]),
             section=_section_for(page, by_path),
         )
         for page in pages
