@@ -14,7 +14,7 @@ from masthead.images.renditions import CARD, CARD_SMALL
 from masthead.search.backends.base import MastheadSearchMixin
 from masthead.search.query import parse
 from masthead.search.selectors.querysets import SearchFilters, search_backend, search_querysets
-from masthead.search.selectors.results import _datetime_converter
+from masthead.search.selectors.results import datetime_converter
 from masthead.search.vocabulary import fold
 
 SUGGEST_LIMIT = 8  # rows a typeahead list shows without scrolling on a phone
@@ -101,7 +101,7 @@ def suggestions_from_pks(model, pks: list, request=None) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *pks])
         rows = {row[0]: row for row in cursor.fetchall()}
-    to_datetime = _datetime_converter(connection)
+    to_datetime = datetime_converter(connection)
     storage = _rendition_storage() if with_thumbnail else None
     out = []
     for pk in pks:

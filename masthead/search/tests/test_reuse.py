@@ -147,3 +147,28 @@ def test_a_results_page_ranks_and_counts_in_one_statement():
     if connection.vendor == "sqlite":
         assert len(ranking) == 1 and "ORDER BY score DESC" in ranking[0]
     assert search_page(text="xylophone", root=home()).count == 0
+
+
+@pytest.mark.django_db
+def test_loaded_dates_are_the_dates_django_reads():
+    from django.db import connection
+
+    from masthead.search.selectors.results import datetime_converter
+
+    stories = [
+        services.article_save(
+            section=section("Politics"),
+            title=f"Dated story {i}",
+            body=services.body_from_paragraphs(["Text."]),
+            authors=[AuthorFactory()],
+            published_at=timezone.now() - dt.timedelta(days=i, microseconds=i * 7),
+        )[0]
+        for i in range(3)
+    ]
+    loaded = load_pages(ArticlePage, [s.pk for s in stories])
+    expected = [ArticlePage.objects.get(pk=s.pk).first_published_at for s in stories]
+    assert [p.first_published_at for p in loaded] == expected
+    assert all(p.first_published_at.utcoffset() == dt.timedelta(0) for p in loaded)
+    convert = datetime_converter(connection)
+    assert convert(None) is None
+    assert convert(expected[0]) == expected[0]  # already a datetime, already aware
