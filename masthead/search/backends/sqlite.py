@@ -270,8 +270,10 @@ class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
     # MATCH_SCAN newest-indexed matches, the RECENT_MATCHES newest are scored, and so are
     # the HEADLINE_MATCHES newest with the words in the headline or lead, however old:
     # an old story that can still rank first nearly always has them there (weights 10
-    # and 3 against 1). See matched_ids_sql.
-    RECENT_MATCHES = 400
+    # and 3 against 1). See matched_ids_sql. Against scoring every match (200 bench
+    # queries, 100k stories) the first result is the same 95.5% of the time, with 200
+    # or 400 recent ones; 200 cost less.
+    RECENT_MATCHES = 200
     HEADLINE_MATCHES = 800
     MATCH_SCAN = 6000
     HEADLINE_COLUMNS = "{autocomplete title}"
