@@ -364,6 +364,30 @@ def content_type_pks(model) -> list[int]:
 # filters on ``Page``. The matches are index entries of the model's own content types, so
 # joining them to either gives the same rows; the lighter one skips a lookup in the
 # model's own (wide) table per match. Set by ``selectors.querysets.search_querysets``.
+_CHECKED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+class CheckOnceMixin:
+    """A query compiler that checks a queryset it has already checked only once.
+
+    modelsearch's ``check()`` walks the queryset's filters on every search to
+    prove each is a FilterField. Masthead reuses its querysets (and their
+    ``Query`` objects, never changed once built: a filter makes a new one), so
+    the proof holds for as long as the ``Query`` lives.
+    """
+
+    def check(self):
+        key = (type(self), self.order_by_relevance, tuple(self.fields or ()), self.fields is None)
+        try:
+            done = _CHECKED.setdefault(self.queryset.query, set())
+        except TypeError:  # a Query that cannot be weakly referenced: check every time
+            done = set()
+        if key in done:
+            return
+        super().check()
+        done.add(key)
+
+
 JOIN_QUERYSET = "_masthead_join_queryset"
 
 # Query object → {by_relevance: compiled SQL}. Keyed weakly: a queryset kept for reuse

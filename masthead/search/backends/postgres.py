@@ -63,6 +63,7 @@ from modelsearch.utils import get_content_type_pk, get_descendants_content_types
 from masthead.search import vocabulary
 from masthead.search.backends.base import (
     LEAD_BOOST,
+    CheckOnceMixin,
     CountAtMostMixin,
     MastheadSearchMixin,
     RankedResultsMixin,
@@ -874,12 +875,14 @@ def _lexeme(value: str, *, invert=False, prefix=False) -> str:
     return "!" + lexeme if invert else lexeme
 
 
-class MastheadPostgresSearchQueryCompiler(NewsRankingMixin, PostgresSearchQueryCompiler):
+class MastheadPostgresSearchQueryCompiler(
+    CheckOnceMixin, NewsRankingMixin, PostgresSearchQueryCompiler
+):
     pass
 
 
 class MastheadPostgresAutocompleteQueryCompiler(
-    NewsRankingMixin, PostgresAutocompleteQueryCompiler
+    CheckOnceMixin, NewsRankingMixin, PostgresAutocompleteQueryCompiler
 ):
     COLUMNS = ("autocomplete",)
     # A two-letter prefix matches a fifth of all headlines; the typeahead ranks the

@@ -59,6 +59,7 @@ from modelsearch.utils import get_content_type_pk
 from masthead.search import vocabulary
 from masthead.search.backends.base import (
     LEAD_BOOST,
+    CheckOnceMixin,
     CountAtMostMixin,
     MastheadSearchMixin,
     RankedResultsMixin,
@@ -257,7 +258,7 @@ class MastheadSQLiteAtomicRebuilder(
 ALL_COLUMNS = "{autocomplete title body}"  # modelsearch's FTS5 table, every column
 
 
-class MastheadSQLiteSearchQueryCompiler(SQLiteSearchQueryCompiler):
+class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompiler):
     """Compile Wagtail's query classes to one FTS5 MATCH parameter and one ranked statement."""
 
     COLUMNS = ALL_COLUMNS

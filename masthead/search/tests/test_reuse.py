@@ -12,6 +12,7 @@ from masthead.news.models import ArticlePage
 from masthead.news.tests.factories import AuthorFactory, home, section
 from masthead.search.backends.base import RankedResultsMixin
 from masthead.search.backends.indexing import row_builder
+from masthead.search.query import parse
 from masthead.search.selectors import search_page
 from masthead.search.selectors.querysets import SearchFilters, search_querysets
 from masthead.search.selectors.results import load_pages
@@ -62,6 +63,27 @@ def test_a_repeated_search_compiles_no_article_queryset(monkeypatch):
     outcome = search_page(text="harbour", root=home())
     assert [h.page.title for h in outcome.hits] == ["Harbour reopens"]
     assert ArticlePage not in compiled
+
+
+def test_a_reused_queryset_is_checked_once_and_a_bad_filter_still_fails(monkeypatch):
+    from modelsearch.backends.base import BaseSearchQueryCompiler, FilterFieldError
+
+    from masthead.search.backends import get_backend
+
+    story("Harbour reopens")
+    search_page(text="harbour", root=home())
+    checks = []
+    original = BaseSearchQueryCompiler.check
+    monkeypatch.setattr(
+        BaseSearchQueryCompiler, "check", lambda self: checks.append(1) or original(self)
+    )
+    assert search_page(text="harbour", root=home()).count == 1
+    assert checks == []  # the reused queryset was proven when first searched
+    query = parse("harbour").to_search_query()
+    for _ in range(2):  # a new queryset is checked, each time, and an unindexed filter fails
+        with pytest.raises(FilterFieldError):
+            get_backend().search(query, ArticlePage.objects.filter(slug="x"))
+    assert len(checks) == 2
 
 
 def test_a_new_story_is_found_by_the_reused_querysets(django_capture_on_commit_callbacks):
