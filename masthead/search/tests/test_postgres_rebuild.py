@@ -1,0 +1,167 @@
+"""A full rebuild on PostgreSQL writes a shadow table and swaps it in (``ShadowTable``).
+
+Runs when the tests run on PostgreSQL (``DATABASE_URL``; CI runs the whole
+suite once that way).
+"""
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+
+from masthead.news.models import ArticlePage
+from masthead.search.backends import get_backend
+from masthead.search.backends.postgres import IndexEntry, MastheadPostgresIndex, ShadowTable
+from masthead.search.services import index_rebuild
+from masthead.search.tests.test_backends import found, story
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="runs when the tests run on PostgreSQL"
+)
+
+TABLE = IndexEntry._meta.db_table
+
+
+def table_shape() -> tuple[int, list, list, str]:
+    """Return the index table's oid, its (index, definition) and (constraint, definition) pairs, and sequence."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::regclass::oid", [TABLE])
+        oid = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass ORDER BY 1",
+            [TABLE],
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass ORDER BY 1",
+            [TABLE],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [TABLE])
+        return oid, indexes, constraints, cursor.fetchone()[0]
+
+
+def entries() -> list[tuple]:
+    return sorted(
+        IndexEntry.objects.values_list("content_type_id", "object_id", "title_text", "body_text")
+    )
+
+
+def no_shadow_left() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [TABLE + ShadowTable.SUFFIX])
+        return cursor.fetchone()[0] is None
+
+
+@pytest.fixture
+def newsroom(db):
+    story("Harbour strike ends", "Dockers return to work at the harbour.", days_ago=3)
+    story("Tram fares rise", "Commuters object to the new fares.", days_ago=30)
+    story("Lighthouse keeper retires", "After forty years on the rock.", days_ago=200)
+
+
+def test_rebuild_swaps_in_a_new_table_with_the_same_names(newsroom):
+    index_rebuild()  # publishing indexed the stories; a rebuild indexes every model
+    oid, indexes, constraints, sequence = table_shape()
+    before = entries()
+    indexed = index_rebuild(chunk_size=2)
+    new_oid, new_indexes, new_constraints, new_sequence = table_shape()
+    assert new_oid != oid  # a new table: upserting into the old one keeps its oid
+    assert (new_indexes, new_constraints, new_sequence) == (indexes, constraints, sequence)
+    assert entries() == before and len(before) == indexed
+    assert no_shadow_left()
+    assert found("harbour") == ["Harbour strike ends"]
+    assert found("lighthuose") == ["Lighthouse keeper retires"]  # the vocabulary was rebuilt
+    story("Ferry services resume", "The harbour is busy again.")  # indexed on publish
+    assert sorted(found("harbour")) == ["Ferry services resume", "Harbour strike ends"]
+
+
+def test_an_entry_written_twice_in_a_rebuild_keeps_its_last_texts(newsroom, monkeypatch):
+    """As ON CONFLICT DO UPDATE did when rebuilding into the live table."""
+    original = MastheadPostgresIndex.add_items
+    first = ArticlePage.objects.order_by("pk").first()
+
+    def twice(self, model, objs):
+        original(self, model, objs)
+        if any(obj.pk == first.pk for obj in objs):
+            first.title = "Harbour strike ends at last"
+            original(self, model, [first])
+
+    monkeypatch.setattr(MastheadPostgresIndex, "add_items", twice)
+    index_rebuild()
+    assert IndexEntry.objects.filter(object_id=str(first.pk)).count() == 1
+    assert found("last") == ["Harbour strike ends"]  # the page's own title; the index's words
+
+
+def test_an_error_part_way_leaves_the_index_as_it_was(newsroom, monkeypatch):
+    oid = table_shape()[0]
+    before = entries()
+    original = MastheadPostgresIndex.entries_statement
+    calls = []
+
+    def fail_on_second(self, model, indexers):
+        calls.append(model)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return original(self, model, indexers)
+
+    monkeypatch.setattr(MastheadPostgresIndex, "entries_statement", fail_on_second)
+    with pytest.raises(RuntimeError, match="went away"):
+        index_rebuild(chunk_size=1)
+    assert len(calls) == 2
+    assert table_shape()[0] == oid
+    assert entries() == before
+    assert no_shadow_left()
+    assert found("harbour") == ["Harbour strike ends"]
+
+
+def test_a_table_something_depends_on_is_upserted_into_not_swapped(newsroom):
+    """A view, a grant, a foreign key into the table… would not follow a new table."""
+    backend = get_backend()
+    index = backend.get_index_for_model(ArticlePage)
+    assert ShadowTable.planned(index.write_connection, TABLE) is not None  # the test's transaction
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE VIEW masthead_test_entries AS SELECT id FROM {TABLE}")  # noqa: S608
+    assert ShadowTable.planned(index.write_connection, TABLE) is None  # a view depends on it
+    oid = table_shape()[0]
+    index_rebuild()
+    assert table_shape()[0] == oid
+    assert found("harbour") == ["Harbour strike ends"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_search_the_old_index_until_the_rebuild_commits():
+    """Another connection searches the old entries, unblocked, while the rebuild writes; then the new."""
+    story("Harbour strike ends", "Dockers return to work at the harbour.")
+    story("Tram fares rise", "Commuters object to the new fares.")
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    other = psycopg.connect(**params, autocommit=True)
+    other.execute("SET lock_timeout = '2s'")  # a reader blocked by the rebuild fails, not hangs
+
+    def other_finds(word: str) -> int:
+        return other.execute(
+            f"SELECT count(*) FROM {TABLE} WHERE body @@ plainto_tsquery(%s)",  # noqa: S608
+            [word],
+        ).fetchone()[0]
+
+    backend = get_backend()
+    try:
+        assert other_finds("harbour") == 1
+        with transaction.atomic():
+            rebuilder = backend.plain_rebuilder_class(backend.get_index_for_model(ArticlePage))
+            index = rebuilder.start()
+            assert index.shadow is not None
+            index.add_model(ArticlePage)
+            index.add_items(ArticlePage, list(ArticlePage.objects.all()))
+            index.flush()
+            assert other_finds("harbour") == 1  # the old table, not blocked by the rebuild
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute(f"DELETE FROM {TABLE}")  # noqa: S608  (writers wait for the rebuild)
+            rebuilder.finish()  # searches wait from the swap to the commit, just after
+        assert other_finds("harbour") == 1 and other_finds("fares") == 1  # the new table
+        assert no_shadow_left()
+    finally:
+        other.close()
