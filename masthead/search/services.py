@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from modelsearch.backends import get_search_backend
 from modelsearch.index import get_indexed_models, insert_or_update_object, remove_object
 
@@ -26,6 +26,7 @@ def index_rebuild(
     if not backend.rebuilder_class:
         return 0
     models = get_indexed_models()
+    analyze_if_never_analyzed(models)
     total = sum(model.get_indexed_objects().count() for model in models)
     done = 0
     indexes: dict = {}
@@ -50,6 +51,42 @@ def index_rebuild(
                         progress(done, total, label)
             rebuilder.finish()
     return done
+
+
+def analyze_if_never_analyzed(models) -> bool:
+    """On PostgreSQL, ANALYZE the database when a table of ``models`` has no statistics yet; return True if so.
+
+    Freshly loaded tables (an import, a restore) have none until autovacuum
+    comes, and the rebuild's reads are then planned blind: at 100,000
+    articles the rebuild ran at 868 articles/s instead of 1,714/s. An ANALYZE
+    samples a bounded number of rows per table (about a second there).
+    """
+    connection = connections[router.db_for_write(models[0])] if models else None
+    if connection is None or connection.vendor != "postgresql":
+        return False
+    tables = sorted(
+        {
+            klass._meta.db_table
+            for model in models
+            for klass in (model, *model._meta.get_parent_list())
+        }
+    )
+    if not never_analyzed(connection, tables):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return True
+
+
+def never_analyzed(connection, tables: list[str]) -> bool:
+    """Return True when one of ``tables`` (PostgreSQL) has never been analyzed, by hand or by autovacuum."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_stat_user_tables WHERE relname = ANY(%s) "
+            "AND last_analyze IS NULL AND last_autoanalyze IS NULL LIMIT 1",
+            [tables],
+        )
+        return cursor.fetchone() is not None
 
 
 def _chunks(queryset, size: int, batched: bool = False):
