@@ -667,8 +667,8 @@ def matches_at_most(query, docs: dict[str, int]) -> float:
     """
     if isinstance(query, (PlainText, Phrase)):
         bounds = []
-        for term in query.query_string.split() if isinstance(query, PlainText) else [None]:
-            text = query.query_string if term is None else term
+        texts = query.query_string.split() if isinstance(query, PlainText) else [query.query_string]
+        for text in texts:
             # A term of several tokens is a phrase: all of them must match.
             known = [docs.get(t, 0) for t in vocabulary.tokens(text) if vocabulary.is_word(t)]
             bounds.append(min(known, default=math.inf))
