@@ -176,6 +176,34 @@ class MastheadSearchMixin:
                     [value for pair in chunk for value in pair],
                 )
 
+    def change_words(self, changes: Counter) -> None:
+        """Apply signed ``changes`` (word → documents gained, or lost when negative) to the vocabulary.
+
+        Gains go through ``add_words``. A loss lowers a word's count, never
+        below zero, and a word no document holds any more is deleted (on
+        SQLite its trigrams go with it, by trigger): it must not be offered as
+        a correction. A loss of a word the vocabulary lacks is ignored.
+        """
+        self.add_words(Counter({word: n for word, n in changes.items() if n > 0}))
+        losses = sorted((word, -n) for word, n in changes.items() if n < 0)
+        if not losses:
+            return
+        table = Word._meta.db_table
+        connection = self.word_connection
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET docs = CASE WHEN docs > %s THEN docs - %s ELSE 0 END "  # noqa: S608
+                "WHERE word = %s",
+                [(n, n, word) for word, n in losses],
+            )
+            for i in range(0, len(losses), WORD_BATCH):
+                chunk = [word for word, _n in losses[i : i + WORD_BATCH]]
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE docs = 0 AND word IN "  # noqa: S608
+                    f"({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+
     def rebuild_vocabulary(self, counts: Counter) -> None:
         """Replace the vocabulary at the end of a full rebuild (``counts``: the words it indexed)."""
         self.replace_words(counts)

@@ -230,7 +230,7 @@ class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
             return
         if self.rebuild_counts is None:
             self.flush()
-            self.execute(self.entries_statement(model, indexers))
+            self.write_changed(model, indexers)
             return
         previous, self.pending = self.pending, None
         with self.pipelined(previous):
@@ -242,8 +242,33 @@ class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
         if previous is not None:
             self.execute(previous)
 
-    def execute(self, statement: tuple[str, list]) -> None:
-        """Run an entries statement on the write connection, its texts sent as binary arrays.
+    def write_changed(self, model, indexers) -> None:
+        """Upsert the indexers' entries, skipping those unchanged; only written ones add words.
+
+        Publishing saves a page, and indexes it, more than once: an entry
+        rewritten with the same texts would count its words again. The
+        vocabulary's counts still only grow between rebuilds here (an edit
+        that drops a word does not take it off: PostgreSQL's entries keep
+        stemmed vectors, not every text), so they stay upper bounds.
+        """
+        sql, params = self.entries_statement(model, indexers, count_words=False)
+        table = IndexEntry._meta.db_table
+        sql += (
+            f" WHERE ({table}.title, {table}.autocomplete, {table}.body, {table}.title_text, "
+            f"{table}.body_text) IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.autocomplete, "
+            "EXCLUDED.body, EXCLUDED.title_text, EXCLUDED.body_text) RETURNING object_id"
+        )
+        written = {row[0] for row in self.execute((sql, params))}
+        if written and self.counts_words:
+            counts: Counter = Counter()
+            for indexer in reversed(indexers):  # an object given twice keeps its last texts
+                if indexer.id in written:
+                    counts.update(vocabulary.document_words(indexer_texts(indexer)))
+                    written.discard(indexer.id)
+            self.record_words(counts)
+
+    def execute(self, statement: tuple[str, list]) -> list[tuple]:
+        """Run an entries statement on the write connection, its texts sent as binary arrays; return its rows.
 
         A cursor that binds parameters on the server: the client-side cursor Django
         uses would quote and escape every text into the SQL. Errors are Django's.
@@ -256,6 +281,7 @@ class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
             psycopg.Cursor(self.write_connection.connection) as cursor,
         ):
             cursor.execute(*statement)
+            return cursor.fetchall() if cursor.description else []
 
     @contextmanager
     def pipelined(self, statement: tuple[str, list] | None):
@@ -285,8 +311,9 @@ class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
             connection.pgconn.flush()
             yield
 
-    def entries_statement(self, model, indexers) -> tuple[str, list]:
-        """Return (SQL, params) upserting the indexers' entries; their words go to the vocabulary.
+    def entries_statement(self, model, indexers, *, count_words=True) -> tuple[str, list]:
+        """Return (SQL, params) upserting the indexers' entries; their words go to the vocabulary
+        (unless ``count_words`` is False).
 
         During a rebuild that writes a shadow table, a plain INSERT into it: the
         table has no index or constraint yet (``ShadowTable``).
@@ -296,7 +323,7 @@ class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
         for name in (config, autocomplete_config):
             if name and not _CONFIG_NAME.fullmatch(name):
                 raise ValueError(f"Not a text search configuration name: {name!r}")
-        count_words = self.counts_words
+        count_words = count_words and self.counts_words
         counts: Counter = Counter()
         rows = []
         for indexer in indexers:

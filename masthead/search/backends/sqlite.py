@@ -82,7 +82,6 @@ from masthead.search.backends.indexing import (
     FastIndexerMixin,
     MastheadIndexMixin,
     VocabularyRebuilderMixin,
-    indexer_texts,
 )
 
 TRIGRAM_TABLE = "masthead_search_word_trigram"
@@ -192,9 +191,15 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
                 cursor.execute(sql)
 
     def add_items(self, model, objs):
-        """Index ``objs`` (replacing their old entries) and add their words to the vocabulary.
+        """Index ``objs`` (replacing their old entries) and keep the vocabulary's counts true.
 
         One DELETE and one ``executemany`` INSERT per batch, in one transaction.
+        Outside a rebuild, an object whose entry already holds the same texts is
+        not written again (publishing saves a page, and indexes it, more than
+        once), and the vocabulary gains the words a written entry gained and
+        loses those it lost (``stored_texts``): a word's count stays the number
+        of entries holding it, as a rebuild counts it, instead of growing at
+        every save.
         """
         if not model.get_search_fields():
             return
@@ -202,17 +207,29 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
         if not indexers:
             return
         content_type_pk = get_content_type_pk(model)
-        count_words = self.counts_words
-        rows = {}
-        counts: Counter = Counter()
-        for indexer in indexers:
-            rows[indexer.id] = (indexer.title, indexer.autocomplete, indexer.body)
-            if count_words:
-                counts.update(vocabulary.document_words(indexer_texts(indexer)))
+        rows = {
+            indexer.id: (indexer.title, indexer.autocomplete, indexer.body) for indexer in indexers
+        }
         table = IndexEntry._meta.db_table
-        ids = list(rows)
         connection = self.write_connection
+        counts: Counter = Counter()
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            if self.rebuild_counts is None:
+                old = self.stored_texts(cursor, content_type_pk, list(rows))
+                rows = {
+                    object_id: texts
+                    for object_id, texts in rows.items()
+                    if old.get(object_id) != texts
+                }
+                for object_id, texts in rows.items():
+                    new_words = vocabulary.document_words(texts)
+                    old_words = vocabulary.document_words(old.get(object_id, ()))
+                    counts.update(new_words - old_words)
+                    counts.subtract(old_words - new_words)
+            elif self.counts_words:
+                for texts in rows.values():
+                    counts.update(vocabulary.document_words(texts))
+            ids = list(rows)
             for i in range(0, len(ids), DELETE_BATCH):
                 chunk = ids[i : i + DELETE_BATCH]
                 cursor.execute(
@@ -226,8 +243,36 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
                 "VALUES (%s, %s, %s, %s, %s, 1.0)",
                 [(content_type_pk, object_id, *values) for object_id, values in rows.items()],
             )
-        if count_words:
+            if self.rebuild_counts is None:
+                self.backend.change_words(counts)
+        if counts and self.rebuild_counts is not None:
             self.record_words(counts)
+
+    @staticmethod
+    def stored_texts(cursor, content_type_pk: int, object_ids: list[str]) -> dict[str, tuple]:
+        """Return object id → (title, autocomplete, body) of the entries the index holds for them."""
+        table = IndexEntry._meta.db_table
+        found = {}
+        for i in range(0, len(object_ids), DELETE_BATCH):
+            chunk = object_ids[i : i + DELETE_BATCH]
+            cursor.execute(
+                f"SELECT object_id, title, autocomplete, body FROM {table} "  # noqa: S608
+                f"WHERE content_type_id = %s AND object_id IN ({', '.join(['%s'] * len(chunk))})",
+                [content_type_pk, *chunk],
+            )
+            found.update((object_id, tuple(texts)) for object_id, *texts in cursor.fetchall())
+        return found
+
+    def delete_item(self, item):
+        """Delete ``item``'s entries, and take their words off the vocabulary's counts."""
+        connection = self.write_connection
+        with transaction.atomic(using=connection.alias):
+            entries = item.index_entries.using(connection.alias)
+            lost: Counter = Counter()
+            for texts in entries.values_list("title", "autocomplete", "body"):
+                lost.subtract(vocabulary.document_words(texts))
+            entries.all()._raw_delete(using=connection.alias)
+            self.backend.change_words(lost)
 
 
 class BulkFTSRebuilderMixin:
@@ -381,8 +426,9 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
             # The vocabulary's counts say when a bound cannot cut anything: a query
             # matching at most RECENT_MATCHES entries is scored whole, and one matching
             # at most MATCH_SCAN needs no scan bound (each bound reads the matches once).
-            # The counts only over-count (every index write adds, a rebuild recounts), so
-            # a bound is dropped only where it was useless.
+            # The counts are exact (a rebuild counts the index, every write since adds and
+            # takes off what it changed) and never under-count, so a bound is dropped only
+            # where it was useless.
             at_most = self.__dict__.get("matches_at_most", math.inf)
             headline = self.headline_match
             newest = (

@@ -55,6 +55,11 @@ def story(
     return page
 
 
+def docs(*words):
+    """Return word → documents the vocabulary counts, for those of ``words`` it holds."""
+    return dict(Word.objects.filter(word__in=words).values_list("word", "docs"))
+
+
 def found(text, **kwargs):
     """Return the titles of the results page for ``text``, best first."""
     return [hit.page.title for hit in search_page(text=text, root=home(), **kwargs).hits]
@@ -208,6 +213,29 @@ class BackendTests:
         entries = get_app_config().get_model("IndexEntry").objects
         assert not entries.filter(object_id=str(page.pk)).exists()
 
+    def test_publishing_again_does_not_count_the_words_again(
+        self, django_capture_on_commit_callbacks
+    ):
+        # A publish saves the page and indexes it several times (save, publish, on commit).
+        with django_capture_on_commit_callbacks(execute=True):
+            page = story("Quarry expansion approved", "Lorries will use the bypass.")
+        index_rebuild()  # the site's other pages too (the front page was never indexed)
+        assert docs("quarry", "lorries") == {"quarry": 1, "lorries": 1}
+        for _ in range(2):
+            with django_capture_on_commit_callbacks(execute=True):
+                ArticlePage.objects.get(pk=page.pk).save_revision().publish()
+        assert docs("quarry", "lorries") == {"quarry": 1, "lorries": 1}
+        with django_capture_on_commit_callbacks(execute=True):
+            page.title = "Quarry and gravel pit expansion approved"
+            page.save_revision().publish()
+        assert docs("gravel") == {"gravel": 1}
+        # Never below what a rebuild counts: the counts bound the matches (on PostgreSQL
+        # an edit counts the words it kept again; SQLite's counts are exact, see its tests).
+        counted = dict(Word.objects.values_list("word", "docs"))
+        index_rebuild()
+        rebuilt = dict(Word.objects.values_list("word", "docs"))
+        assert all(counted.get(word, 0) >= n for word, n in rebuilt.items())
+
     def test_rebuild_restores_the_index_and_its_vocabulary(self):
         story("Zelensky meets leaders in Kyiv", "Talks.")
         Word.objects.all().delete()
@@ -258,6 +286,31 @@ class BackendTests:
 class TestSQLiteBackend(BackendTests):
     vendor = "sqlite"
     module = "sqlite"
+
+    def test_the_vocabulary_follows_edits_and_deletes_exactly(
+        self, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            page = story("Quarry expansion approved", "Lorries will use the bypass.")
+            story("Quarry road closed", "Detours all week.")
+        assert docs("quarry", "lorries") == {"quarry": 2, "lorries": 1}
+        index_rebuild()  # the site's other pages too (the front page was never indexed)
+        with django_capture_on_commit_callbacks(execute=True):
+            page.title = "Gravel pit expansion approved"
+            page.save_revision().publish()
+        assert docs("quarry", "gravel", "lorries") == {"quarry": 1, "gravel": 1, "lorries": 1}
+        counted = sorted(Word.objects.values_list("word", "docs"))
+        index_rebuild()
+        assert counted == sorted(Word.objects.values_list("word", "docs"))
+        assert "gravel" in [w for w, _n in get_backend().word_candidates("gravle")]
+        with django_capture_on_commit_callbacks(execute=True):
+            ArticlePage.objects.get(pk=page.pk).delete()
+        assert docs("quarry", "gravel", "lorries") == {"quarry": 1}
+        # A word no story holds is no correction any more (its trigrams went with it).
+        assert "gravel" not in [w for w, _n in get_backend().word_candidates("gravle")]
+        counted = sorted(Word.objects.values_list("word", "docs"))
+        index_rebuild()
+        assert counted == sorted(Word.objects.values_list("word", "docs"))
 
     def test_an_old_headline_match_outranks_newer_passing_mentions(self, monkeypatch):
         from masthead.search.backends.sqlite import MastheadSQLiteSearchQueryCompiler as Compiler
