@@ -13,7 +13,7 @@ What it changes, and why:
 - **Matching.** modelsearch filters pages on ``title || body @@ query``, which
   no index serves; here the index table is matched first through its GIN
   indexes (``NewsRankingMixin``) and pages are joined by id afterwards. The
-  SQL is written by hand (``SearchSql``): compiling it through the ORM cost
+  SQL is written by hand (``postgres_sql.SearchSql``): compiling it through the ORM cost
   more than running it. Phrases and exclusions are tested on each column, and
   for the candidates only in headline-rank order until enough have passed.
 - **Ranking.** modelsearch's weighted ``ts_rank`` (headline, then SearchFields
@@ -24,7 +24,7 @@ What it changes, and why:
 - **Indexing.** One hand-written, set-based INSERT … SELECT FROM unnest(…)
   ON CONFLICT per batch (the texts as binary arrays bound on the server;
   PostgreSQL builds the tsvectors); a full rebuild writes a shadow table
-  without indexes and swaps it in before it commits (``ShadowTable``), each
+  without indexes and swaps it in before it commits (``postgres_rebuild``), each
   batch's statement sent while the next batch is prepared (libpq pipeline mode);
   a rebuild reads rows of values, never page objects (``indexing.IndexRows``); field values are read once and fast
   (``indexing.FastIndexerMixin``); ``title_norm`` is not refreshed after every
@@ -32,7 +32,6 @@ What it changes, and why:
   updated in the same transaction as the entries.
 """
 
-import logging
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -40,7 +39,7 @@ from functools import cached_property, reduce
 from operator import and_, or_
 
 from django.contrib.postgres.search import SearchRank, SearchVectorField
-from django.db import DatabaseError, connections, transaction
+from django.db import connections
 from django.db.models import F, Func, IntegerField, Q, Value
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast
@@ -51,13 +50,11 @@ from modelsearch.backends.database.postgres.postgres import (
     ObjectIndexer,
     PostgresAutocompleteQueryCompiler,
     PostgresIndex,
-    PostgresSearchAtomicRebuilder,
     PostgresSearchBackend,
     PostgresSearchQueryCompiler,
-    PostgresSearchRebuilder,
     PostgresSearchResults,
 )
-from modelsearch.backends.database.postgres.weights import get_sql_weights, get_weight
+from modelsearch.backends.database.postgres.weights import get_weight
 from modelsearch.index import AutocompleteField, SearchField
 from modelsearch.query import And, Boost, MatchAll, Not, Or, Phrase, PlainText
 from modelsearch.utils import get_content_type_pk, get_descendants_content_types_pks
@@ -84,11 +81,14 @@ from masthead.search.backends.base import (
 from masthead.search.backends.indexing import (
     FastIndexerMixin,
     MastheadIndexMixin,
-    VocabularyRebuilderMixin,
     indexer_texts,
 )
-
-logger = logging.getLogger("masthead.search")
+from masthead.search.backends.postgres_rebuild import (
+    MastheadPostgresAtomicRebuilder,
+    MastheadPostgresRebuilder,
+    ShadowTable,
+)
+from masthead.search.backends.postgres_sql import SearchSql, UnsupportedQuery
 
 CANDIDATES = 300  # words fetched per misspelling, from pg_trgm and from shared first letters
 TEXT_SEARCH_CONFIG = "masthead"  # created by migration 0002 when unaccent is available
@@ -368,272 +368,6 @@ class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
                 "title_text = EXCLUDED.title_text, body_text = EXCLUDED.body_text"
             )
         return sql, [content_type_pk, *[list(column) for column in columns]]
-
-
-class PendingFlushMixin:
-    """A rebuilder that writes into a shadow table, swaps it in, and tidies the GIN indexes.
-
-    A full rebuild inside a transaction writes every entry into a new table
-    without indexes (``ShadowTable``), builds the indexes once at the end and
-    swaps the table in before the transaction commits: readers search the old
-    index until then, and an error part-way rolls the new table back with the
-    transaction. Upserting into the live table instead cost PostgreSQL a GIN
-    insertion per vector, a dead row per entry and a table that grew a third
-    larger at each rebuild (9.2 s instead of 7.1 s of its work per 20,000
-    articles). Where the swap is not possible (``ShadowTable.planned``),
-    entries are upserted as before. Then the batch the index left pending is
-    written, and the pending lists of the GIN indexes of the index table and
-    the vocabulary are merged into the indexes (``clean_gin_pending_lists``).
-    """
-
-    def start(self):
-        index = self.index
-        index.pending, index.shadow, index.shadow_wanted = None, None, True
-        try:
-            index = super().start()  # modelsearch's; plans the shadow (``delete_stale_entries``)
-        finally:
-            self.index.shadow_wanted = False
-        if index.shadow is not None:
-            index.shadow.open()
-        return index
-
-    def finish(self):
-        failed = getattr(getattr(self, "transaction", None), "needs_rollback", False)
-        if failed or self.index.write_connection.needs_rollback:
-            # modelsearch's atomic rebuilder, collected after an error, finishes to roll back.
-            self.index.pending, self.index.shadow = None, None
-            super().finish()
-            return
-        swapped = self.index.shadow is not None
-        self.index.flush()
-        super().finish()  # the vocabulary, then the swap (``ShadowSwapMixin``)
-        from masthead.search.models import Word
-
-        if not swapped:  # a new table's GIN indexes have no pending list
-            clean_gin_pending_lists(
-                self.index.write_connection, [IndexEntry._meta.db_table, Word._meta.db_table]
-            )
-
-
-class ShadowSwapMixin:
-    """A rebuilder that swaps its shadow table in last, once the vocabulary is written.
-
-    From the swap to the commit, searches wait: the vocabulary's GIN pending
-    list is merged before it, and nothing but the commit comes after.
-    """
-
-    def finish(self):
-        shadow, self.index.shadow = self.index.shadow, None
-        if shadow is not None:
-            from masthead.search.models import Word
-
-            clean_gin_pending_lists(self.index.write_connection, [Word._meta.db_table])
-            shadow.swap()
-        super().finish()
-
-
-class ShadowTable:
-    """A copy of the index table that a full rebuild fills, then swaps in for it.
-
-    ``open`` creates ``<table>_rebuild`` in the rebuild's transaction with the
-    columns, defaults, identity, storage and check constraints of the index
-    table but no index, and locks the index table against writers: searches go
-    on reading it, while an entry written meanwhile (a page published during the
-    rebuild) waits for the rebuild's commit and then goes to the new table
-    instead of being lost with the old one. ``swap`` builds the indexes and
-    foreign keys the index table has (under temporary names), analyzes the new
-    table, drops the old one and gives the new table, its indexes, constraints
-    and sequence the old names; searches wait only from the drop to the commit.
-    """
-
-    SUFFIX = "_rebuild"
-
-    def __init__(self, connection, table: str):
-        self.connection = connection
-        self.table = table
-        self.name = table + self.SUFFIX
-
-    @classmethod
-    def planned(cls, connection, table: str) -> "ShadowTable | None":
-        """Return a shadow of ``table`` if the rebuild may swap one in, else None.
-
-        That needs an open transaction (so that an error rolls everything back)
-        and a plain table the user owns that nothing else depends on: no
-        foreign key into it, view, trigger of its own, grant, row security,
-        inheritance or publication, all of which a new table would not have.
-        """
-        if connection.vendor != "postgresql" or not connection.in_atomic_block:
-            return None
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT c.relkind = 'r' AND pg_has_role(current_user, c.relowner, 'USAGE') "
-                "AND c.relacl IS NULL AND NOT c.relrowsecurity "
-                "AND NOT EXISTS (SELECT 1 FROM pg_constraint "
-                "WHERE confrelid = c.oid AND conrelid <> c.oid) "
-                "AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = c.oid AND NOT tgisinternal) "
-                "AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid "
-                "WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = c.oid "
-                "AND r.ev_class <> c.oid) "
-                "AND NOT EXISTS (SELECT 1 FROM pg_inherits "
-                "WHERE inhrelid = c.oid OR inhparent = c.oid) "
-                "AND NOT EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = c.oid) "
-                "AND to_regclass(%s) IS NULL "
-                "FROM pg_class c WHERE c.oid = to_regclass(%s)",
-                [table + cls.SUFFIX, table],
-            )
-            row = cursor.fetchone()
-        return cls(connection, table) if row and row[0] else None
-
-    def open(self) -> None:
-        """Create the empty shadow table (no index yet), and keep other writers of the index table waiting.
-
-        SHARE ROW EXCLUSIVE lets searches read the index table, and makes writers
-        of it, and a second rebuild, wait for this one's commit.
-        """
-        with self.connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {self.table} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.execute(
-                f"CREATE TABLE {self.name} (LIKE {self.table} INCLUDING ALL EXCLUDING INDEXES)"
-            )
-
-    def copy_indexes(self, cursor) -> list[str]:
-        """Give the shadow the index table's indexes and unique constraints; return their renames.
-
-        They get temporary names; the statements returned give them the index
-        table's names once it is gone.
-        """
-        renames = []
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid), conindid FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
-            [self.table],
-        )
-        constraints = cursor.fetchall()
-        backing = {index for _name, _definition, index in constraints}
-        cursor.execute(
-            "SELECT indexrelid, c.relname, pg_get_indexdef(indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid WHERE indrelid = %s::regclass "
-            "ORDER BY c.relname",
-            [self.table],
-        )
-        indexes = [(name, sql) for oid, name, sql in cursor.fetchall() if oid not in backing]
-        for i, (name, definition, _index) in enumerate(constraints):
-            temporary = f"masthead_rebuild_c_{i}"
-            cursor.execute(f"ALTER TABLE {self.name} ADD CONSTRAINT {temporary} {definition}")
-            renames.append(f'ALTER TABLE {self.table} RENAME CONSTRAINT {temporary} TO "{name}"')
-        for i, (name, definition) in enumerate(indexes):
-            match = _INDEX_DEF.match(definition)
-            if match is None:
-                raise DatabaseError(f"Cannot copy index {name}: {definition}")
-            temporary = f"masthead_rebuild_i_{i}"
-            cursor.execute(f"{match['create']}{temporary} ON {self.name} {match['rest']}")
-            renames.append(f'ALTER INDEX {temporary} RENAME TO "{name}"')
-        return renames
-
-    def swap(self) -> None:
-        """Index and analyze the shadow, add its foreign keys, and put it in the index table's place.
-
-        Indexes are built once here rather than updated batch by batch (tried:
-        the GIN insertions made PostgreSQL, not Python, the slower side of the
-        pipeline: 83 s instead of 68–71 s at 100,000 articles, although the GIN
-        index of the bodies alone takes 6 s to build here). Foreign keys are
-        checked in one query rather than row by row.
-        """
-        with self.connection.cursor() as cursor:
-            # An entry written twice keeps its last texts, as ON CONFLICT DO UPDATE did.
-            cursor.execute(
-                f"DELETE FROM {self.name} a USING {self.name} b "  # noqa: S608
-                "WHERE a.content_type_id = b.content_type_id AND a.object_id = b.object_id "
-                "AND a.id < b.id"
-            )
-            renames = self.copy_indexes(cursor)
-            cursor.execute(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
-                [self.table],
-            )
-            for i, (name, definition) in enumerate(cursor.fetchall()):
-                temporary = f"masthead_rebuild_fk_{i}"
-                cursor.execute(f"ALTER TABLE {self.name} ADD CONSTRAINT {temporary} {definition}")
-                renames.append(
-                    f'ALTER TABLE {self.table} RENAME CONSTRAINT {temporary} TO "{name}"'
-                )
-            cursor.execute(
-                "SELECT pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id')",
-                [self.table, self.name],
-            )
-            old_sequence, new_sequence = cursor.fetchone()
-            # Statistics now, before searches wait: a new table has none until autovacuum
-            # comes, and the typeahead's newest-first plans need them.
-            cursor.execute(f"ANALYZE {self.name}")
-            # Entries written earlier in the transaction (pages published, then a rebuild)
-            # leave deferred foreign key checks, which a table cannot be dropped with.
-            cursor.execute(
-                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.conname) "
-                "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
-                "WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND c.condeferrable",
-                [self.table],
-            )
-            deferred = [row[0] for row in cursor.fetchall()]
-            if deferred:
-                cursor.execute(f"SET CONSTRAINTS {', '.join(deferred)} IMMEDIATE")
-            cursor.execute(f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")
-            cursor.execute(f"DROP TABLE {self.table}")
-            cursor.execute(f"ALTER TABLE {self.name} RENAME TO {self.table}")
-            for statement in renames:
-                cursor.execute(statement)
-            if old_sequence and new_sequence:
-                cursor.execute(
-                    f"ALTER SEQUENCE {new_sequence} RENAME TO {old_sequence.rsplit('.', 1)[-1]}"
-                )
-
-
-# pg_get_indexdef's "CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING …"
-_INDEX_DEF = re.compile(
-    r"(?P<create>CREATE (?:UNIQUE )?INDEX )\S+ ON (?:ONLY )?\S+ (?P<rest>USING .*)", re.S
-)
-
-
-def clean_gin_pending_lists(connection, tables: list[str]) -> int:
-    """Merge the pending lists of the GIN indexes on ``tables`` into the indexes; return pages merged.
-
-    A GIN index (fastupdate, PostgreSQL's default) keeps up to
-    ``gin_pending_list_limit`` (4 MB) of new entries in an unsorted pending
-    list, which every search through the index reads in full until autovacuum
-    merges it. After a rebuild that is the last 4 MB of entries, and the whole
-    trigram index of the vocabulary (every typo looked up scanned 44,000
-    words: 200–400 ms at 100,000 articles instead of 2 ms). An index the user
-    may not clean (not its owner) is left to autovacuum, with a warning.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'gin' "
-            "AND i.indrelid = ANY(%s::regclass[]) ORDER BY 1",
-            [tables],
-        )
-        names = [row[0] for row in cursor.fetchall()]
-    merged = 0
-    for name in names:
-        try:
-            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
-                merged += cursor.fetchone()[0] or 0
-        except DatabaseError as error:
-            logger.warning("GIN pending list of %s left to autovacuum: %s", name, error)
-    return merged
-
-
-class MastheadPostgresRebuilder(
-    PendingFlushMixin, VocabularyRebuilderMixin, ShadowSwapMixin, PostgresSearchRebuilder
-):
-    pass
-
-
-class MastheadPostgresAtomicRebuilder(
-    PendingFlushMixin, VocabularyRebuilderMixin, ShadowSwapMixin, PostgresSearchAtomicRebuilder
-):
-    pass
 
 
 class NewsRankingMixin:
@@ -919,217 +653,6 @@ class NewsRankingMixin:
         return self.rank_page(
             connection, matches, score, score_params, order, inner_sql, inner_params, start, stop
         )
-
-
-class UnsupportedQuery(Exception):
-    """A query node ``SearchSql`` does not write; the ORM path (``_orm_ranked``) takes the query."""
-
-
-WEIGHTS_SQL = get_sql_weights()  # modelsearch's weights of A, B, C, D, as a float4[] literal
-
-
-class SearchSql:
-    """The SQL of one search on the index table, written by hand: no queryset is compiled.
-
-    Compiling the matching, ranking and candidate querysets through the ORM cost
-    about 3 ms of Python a search, more than most of the searches take to run.
-    The tsqueries, conditions and ranks are the ones modelsearch's compiler and
-    ``NewsRankingMixin`` build (``to_tsquery`` of quoted lexemes, weighted
-    ``ts_rank``, (1 + a)(1 + b) − 1 for And, the mean for Or), with two
-    differences: a phrase or an excluded word is tested on each column
-    (headline, body) rather than on their concatenation, which costs a copy of
-    both vectors per entry (a phrase spanning the end of the headline and the
-    start of the body no longer counts); and an excluded phrase is excluded
-    (modelsearch's compiler drops the negation of a Phrase).
-
-    Every value is a parameter; column names come from the compiler's COLUMNS.
-    Raises UnsupportedQuery for a node other than And, Or, Not, Boost,
-    PlainText and Phrase.
-    """
-
-    def __init__(self, query, config, *, columns, content_types, prefix_last=False):
-        self.query = query
-        self.config = config
-        self.columns = tuple(columns)
-        self.prefix_last = prefix_last
-        self.table = IndexEntry._meta.db_table
-        # Conditions the GIN indexes serve (each positive term on any column), then the
-        # exact tests they leave: phrases and exclusions, read on the entries found.
-        self.indexed: list[tuple[str, list]] = []
-        self.exact_leaves: list[tuple[object, bool]] = []  # (query, excluded?)
-        if len(self.columns) == 1:
-            self.indexed.append(self.any_column(query))
-        else:
-            leaves = query.subqueries if isinstance(query, And) else [query]
-            for leaf in leaves:
-                while isinstance(leaf, Boost):
-                    leaf = leaf.subquery
-                if isinstance(leaf, Not):
-                    self.exact_leaves.append((leaf.subquery, True))
-                elif isinstance(leaf, Phrase) or (
-                    isinstance(leaf, PlainText) and leaf.operator == "and"
-                ):
-                    for word in re.split(r"[\s\-]+", leaf.query_string):
-                        if word:
-                            self.indexed.append(self.any_column(PlainText(word), or_empty=True))
-                    if isinstance(leaf, Phrase):
-                        self.exact_leaves.append((leaf, False))
-                else:
-                    # Words joined by OR (the expansions of a misspelling), or an Or of
-                    # words and phrases: one tsquery, tested on each column.
-                    self.indexed.append(self.any_column(leaf, or_empty=True))
-        ids = ", ".join(["%s"] * len(content_types))
-        self.where = " AND ".join(
-            [f"e.content_type_id IN ({ids})"] + [sql for sql, _p in self.indexed]
-        )
-        self.where_params = [*content_types, *(p for _s, ps in self.indexed for p in ps)]
-
-    def exact(self, operator: str = "@@") -> tuple[str, list]:
-        """Return (SQL, params) of the phrase and exclusion tests ("" when there are none).
-
-        ``operator`` "@@" lets the planner test a phrase through a GIN index (and
-        recheck the entries); ``ts_match_vq``, the same test as a function, keeps
-        it a test of the rows a plan reads in order.
-        """
-        tests, params = [], []
-        for leaf, excluded in self.exact_leaves:
-            sql, leaf_params = self.any_column(leaf, or_empty=not excluded, operator=operator)
-            tests.append(f"NOT {sql}" if excluded else sql)
-            params += leaf_params
-        return " AND ".join(tests), params
-
-    # -- tsqueries ----------------------------------------------------------------------
-
-    def tsquery(self, query, invert=False) -> tuple[str, list]:
-        """Return (SQL, params) of the tsquery of ``query``, as modelsearch builds it."""
-        if isinstance(query, PlainText):
-            terms = [term for term in re.split(r"[\s\-]+", query.query_string) if term]
-            if not terms:
-                raise UnsupportedQuery("an empty PlainText")
-            last = terms.pop()
-            lexemes = _lexeme(last, invert=invert, prefix=self.prefix_last)
-            connector = "&" if query.operator == "and" else "|"
-            for term in terms:
-                lexemes = f"({lexemes} {connector} {_lexeme(term, invert=invert)})"
-            return self._function("to_tsquery", lexemes)
-        if isinstance(query, Phrase):
-            sql, params = self._function("phraseto_tsquery", query.query_string)
-            return (f"(!! {sql})", params) if invert else (sql, params)
-        if isinstance(query, Not):
-            return self.tsquery(query.subquery, invert=not invert)
-        if isinstance(query, Boost):
-            return self.tsquery(query.subquery, invert=invert)
-        if isinstance(query, (And, Or)) and query.subqueries:
-            parts = [self.tsquery(sub, invert=invert) for sub in query.subqueries]
-            connector = "&&" if isinstance(query, And) != invert else "||"
-            sql, params = parts[0]
-            for other_sql, other_params in parts[1:]:
-                sql, params = f"({sql} {connector} {other_sql})", [*params, *other_params]
-            return sql, params
-        raise UnsupportedQuery(type(query).__name__)
-
-    def _function(self, name: str, value: str) -> tuple[str, list]:
-        if self.config:
-            return f"{name}(%s::regconfig, %s)", [self.config, value]
-        return f"{name}(%s)", [value]
-
-    def any_column(self, query, or_empty=False, operator="@@") -> tuple[str, list]:
-        """Return "some column matches ``query``" (and, with ``or_empty``, "or it is only stop words")."""
-        tsquery, params = self.tsquery(query)
-        if operator == "@@":
-            tests = [f"e.{column} @@ {tsquery}" for column in self.columns]
-        else:
-            tests = [f"{operator}(e.{column}, {tsquery})" for column in self.columns]
-        if or_empty:
-            # A stop word ("of", "the") makes an empty tsquery, which matches nothing; in a
-            # whole query PostgreSQL drops it. numnode() = 0 is folded when planning.
-            tests.append(f"numnode({tsquery}) = 0")
-        return "(" + " OR ".join(tests) + ")", params * len(tests)
-
-    # -- ranks --------------------------------------------------------------------------
-
-    def rank(self, vectors: list[tuple[str, str]]) -> tuple[str, list]:
-        """Return (SQL, params) of modelsearch's weighted rank summed over (column, factor) pairs."""
-        parts, params = [], []
-        for column, factor in vectors:
-            sql, rank_params = self._rank(f"e.{column}", self.query)
-            parts.append(f"({sql}) * {factor}")
-            params += rank_params
-        return " + ".join(parts), params
-
-    def _rank(self, vector: str, query, boost: float = 1.0) -> tuple[str, list]:
-        if isinstance(query, (Phrase, PlainText, Not)):
-            tsquery, params = self.tsquery(query)
-            sql, params = f"ts_rank(%s::float4[], {vector}, {tsquery})", [WEIGHTS_SQL, *params]
-            if boost != 1.0:
-                sql, params = f"({sql} * %s)", [*params, boost]
-            return sql, params
-        if isinstance(query, Boost):
-            return self._rank(vector, query.subquery, boost * query.boost)
-        if isinstance(query, (And, Or)) and query.subqueries:
-            parts = [self._rank(vector, sub, boost) for sub in query.subqueries]
-            params = [p for _s, ps in parts for p in ps]
-            if isinstance(query, And):
-                return "((" + " * ".join(f"(1 + {s})" for s, _p in parts) + ") - 1)", params
-            return "((" + " + ".join(s for s, _p in parts) + ") / %s)", [*params, len(parts)]
-        raise UnsupportedQuery(type(query).__name__)
-
-    # -- statements ---------------------------------------------------------------------
-
-    def matches(self, columns: str) -> tuple[str, list]:
-        """Return (SELECT ``columns`` FROM every matching entry ``e``, params)."""
-        where, params = self.where, list(self.where_params)
-        exact, exact_params = self.exact()
-        if exact:
-            where += f" AND {exact}"
-            params += exact_params
-        return f"SELECT {columns} FROM {self.table} e WHERE {where}", params  # noqa: S608
-
-    def newest(self, limit: int) -> tuple[str, list]:
-        """Return (SQL, params) of the ids of the ``limit`` newest-indexed matching entries.
-
-        PostgreSQL chooses between reading the entries newest first until
-        ``limit`` match and sorting every match the index finds. It assumes
-        matches are spread evenly over time and sometimes guesses wrong ("tex"
-        read 25,000 entries for 100 at 100,000 articles). Tried: searching the
-        newest 5,000 entries first, then older ones, in up to three statements:
-        the SQL's own p95 fell from 4.8 to 2.7 ms, but the extra statements cost
-        1.6–2 ms at the median and the typeahead's p95 did not move.
-        """
-        sql, params = self.matches("e.id")
-        return f"{sql} ORDER BY e.id DESC LIMIT %s", [*params, limit]
-
-    def best_by_headline(self, limit: int) -> tuple[str, list]:
-        """Return (SQL, params) of the ids of the ``limit`` matching entries with the best headline rank.
-
-        The entries the indexes find are sorted by headline rank (cheap: headlines
-        are small and stored in the row); phrases and exclusions, which read the
-        body's vector, are then tested on them in that order, only until ``limit``
-        have passed (a nested loop under the LIMIT), not on every entry found.
-        """
-        tsquery, tsquery_params = self.tsquery(self.query)
-        headline = f"ts_rank(e.{self.columns[0]}, {tsquery})"
-        exact, exact_params = self.exact("ts_match_vq")
-        if not exact:
-            sql, params = self.matches("e.id")
-            return (
-                f"{sql} ORDER BY {headline} DESC, e.id DESC LIMIT %s",
-                [*params, *tsquery_params, limit],
-            )
-        return (
-            f"SELECT s.id FROM (SELECT e.id, {headline} AS r FROM {self.table} e "  # noqa: S608
-            f"WHERE {self.where} ORDER BY r DESC, e.id DESC OFFSET 0) s "
-            f"JOIN {self.table} e ON e.id = s.id WHERE {exact} ORDER BY s.r DESC, s.id DESC LIMIT %s",
-            [*tsquery_params, *self.where_params, *exact_params, limit],
-        )
-
-
-def _lexeme(value: str, *, invert=False, prefix=False) -> str:
-    """Return a quoted tsquery lexeme, as modelsearch's ``Lexeme`` writes it."""
-    lexeme = "'" + value.replace("'", "''").replace("\\", "\\\\") + "'"
-    if prefix:
-        lexeme += ":*"
-    return "!" + lexeme if invert else lexeme
 
 
 class MastheadPostgresSearchQueryCompiler(

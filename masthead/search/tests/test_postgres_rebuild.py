@@ -9,7 +9,8 @@ from django.db import connection
 
 from masthead.news.models import ArticlePage
 from masthead.search.backends import get_backend
-from masthead.search.backends.postgres import IndexEntry, MastheadPostgresIndex, ShadowTable
+from masthead.search.backends.postgres import IndexEntry, MastheadPostgresIndex
+from masthead.search.backends.postgres_rebuild import ShadowTable
 from masthead.search.services import index_rebuild
 from masthead.search.tests.test_backends import found, story
 

@@ -179,7 +179,8 @@ def test_a_failing_pipelined_batch_rolls_the_rebuild_back(newsroom):
 
 def test_rebuild_leaves_no_gin_pending_list(newsroom):
     """Every search reads a GIN index's pending list in full: a rebuild merges them."""
-    from masthead.search.backends.postgres import IndexEntry, clean_gin_pending_lists
+    from masthead.search.backends.postgres import IndexEntry
+    from masthead.search.backends.postgres_rebuild import clean_gin_pending_lists
 
     tables = [IndexEntry._meta.db_table, Word._meta.db_table]
     story("Lighthouse keeper retires", "After forty years on the rock.")  # indexed on publish
