@@ -148,3 +148,65 @@ def test_a_rebuild_analyzes_tables_that_never_were():
         ran = analyze_if_never_analyzed([ArticlePage])
     analyzed = any(q["sql"].strip().upper() == "ANALYZE" for q in queries)
     assert ran is expected and analyzed is expected
+
+
+def test_the_typeahead_index_survives_a_rebuild_and_serves_the_newest_matches(newsroom):
+    def newest_index():
+        return [
+            name for name, _definition in table_shape()[1] if name == "masthead_search_entry_newest"
+        ]
+
+    assert newest_index()  # migration 0003
+    index_rebuild()
+    assert newest_index()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # two stories: make the choice visible
+        cursor.execute(
+            f"EXPLAIN SELECT id FROM {TABLE} WHERE autocomplete @@ to_tsquery('simple', 'harb:*') "  # noqa: S608
+            "ORDER BY id DESC LIMIT 100"
+        )
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan Backward using masthead_search_entry_newest" in plan
+
+
+class FakeConnection:
+    """The parts of a connection ``vacuum_if_outside_transaction`` reads; records statements."""
+
+    def __init__(self, vendor, in_atomic_block):
+        self.vendor, self.in_atomic_block, self.ops, self.run = (
+            vendor,
+            in_atomic_block,
+            connection.ops,
+            [],
+        )
+
+    def cursor(self):
+        test = self
+
+        class Cursor:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def execute(self, sql, params=None):
+                test.run.append(sql)
+
+        return Cursor()
+
+
+@pytest.mark.parametrize(
+    ("vendor", "in_atomic_block", "runs"),
+    [("postgresql", False, True), ("postgresql", True, False), ("sqlite", False, False)],
+)
+def test_a_rebuild_vacuums_the_index_table_only_outside_a_transaction(
+    vendor, in_atomic_block, runs
+):
+    from types import SimpleNamespace
+
+    from masthead.search.services import vacuum_if_outside_transaction
+
+    fake = FakeConnection(vendor, in_atomic_block)
+    assert vacuum_if_outside_transaction(SimpleNamespace(write_connection=fake)) is runs
+    assert fake.run == ([f'VACUUM "{TABLE}"'] if runs else [])
