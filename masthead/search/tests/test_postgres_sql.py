@@ -124,6 +124,21 @@ def test_phrase_candidates_are_the_best_headlines_that_hold_the_phrase(newsroom)
     assert len(expected) >= 3
 
 
+def test_every_match_of_a_phrase_is_found_through_the_phrase_alone(newsroom):
+    """The phrase's own index lookup needs its words in one column: its words add no test."""
+    hand, _orm = compilers('"harbour strike" ferry')
+    sql = hand.search_sql(hand.expanded_query(), hand.get_config(hand.backend))
+    every, params = sql.matches("e.id")
+    assert "'ferry'" in params and "'harbour'" not in params and "'strike'" not in params
+    assert "harbour strike" in params  # phraseto_tsquery's text
+    # The headline-ordered candidates still narrow by the words before the lazy phrase test.
+    assert "'harbour'" in sql.where_params
+    with connection.cursor() as cursor:
+        cursor.execute(every, params)
+        ids = {row[0] for row in cursor.fetchall()}
+    assert len(ids) == 1  # "Ferry services resume": the phrase is in its body
+
+
 def test_excluded_phrase_is_excluded(newsroom):
     # modelsearch's compiler drops the negation of a phrase (it would require it).
     titles = found('strike -"harbour strike"')
