@@ -575,7 +575,8 @@ def rank_page(
     ``matches(candidates)`` returns the WITH clause defining ``m`` and its
     parameters: the best ``candidates`` entries, or every match for None. When
     the candidates do not fill the page (filters, a deep page), every match is
-    ranked, unless ``best_is_final`` (a window the caller chose on purpose).
+    ranked, unless ``best_is_final`` (a window the caller chose on purpose) or
+    the count shows the candidates held every result (``_candidates_hold_all``).
     The other keywords are ``ranked_rows``'s. With ``counting`` (see
     ``ranked_rows_and_count``) the first statement also counts the results;
     the count is None when no statement could say it (a page past the end).
@@ -588,13 +589,40 @@ def rank_page(
         page = {**statement, "cte": cte, "params": [*params, *score_params]}
         if counting is not None and total is None:
             rows, total = ranked_rows_and_count(connection, counting=counting, **page)
+            if total is None and candidates is not None and not start and wanted != 0:
+                # No candidate passed the filters: the count, which rides on the rows, is
+                # lost. Counting alone costs less than ranking every match to learn it.
+                total = count_joined(
+                    connection,
+                    matched=counting[0],
+                    inner=statement["inner"],
+                    join="CROSS JOIN" if connection.vendor == "sqlite" else "JOIN",
+                    limit=counting[1],
+                )
         else:
             rows = ranked_rows(connection, **page)
-        if candidates is None or best_is_final or len(rows) >= (wanted or 0):
+        if (
+            candidates is None
+            or best_is_final
+            or len(rows) >= (wanted or 0)
+            or _candidates_hold_all(rows, total, counting, start)
+        ):
             break
     if total is None and counting is not None and not rows and not start and wanted != 0:
         total = 0  # the last statement ranked every match from the first: there are none
     return rows, total
+
+
+def _candidates_hold_all(rows: list, total: int | None, counting, start) -> bool:
+    """Return True when the candidates' rows are every result from ``start`` on, by the count.
+
+    The rows are results; with an exact count (below the counting limit) no
+    more than them from ``start`` on means no result was left out of the candidates.
+    """
+    if total is None or counting is None:
+        return False
+    limit = counting[1]
+    return (limit is None or total < limit) and len(rows) >= total - (start or 0)
 
 
 def _count_sql(*, matched: tuple[str, list], inner: tuple[str, list], join: str, limit):

@@ -327,6 +327,38 @@ class TestSQLiteBackend(BackendTests):
         monkeypatch.setattr(Compiler, "HEADLINE_MATCHES", 0)  # newest matches alone miss it
         assert "Glacier retreat doubles in a decade" not in found("glacier", per_page=2)
 
+    def test_a_page_the_candidates_hold_whole_is_ranked_once(self, monkeypatch):
+        from django.test.utils import CaptureQueriesContext
+
+        from masthead.search.backends.sqlite import MastheadSQLiteSearchQueryCompiler as Compiler
+        from masthead.search.selectors.querysets import SearchFilters
+
+        # Scaled down: the 2 newest matches and 2 newest headline matches are the candidates.
+        monkeypatch.setattr(Compiler, "RECENT_MATCHES", 2)
+        monkeypatch.setattr(Compiler, "HEADLINE_MATCHES", 2)
+        monkeypatch.setattr(Compiler, "MATCH_SCAN", 20)
+        for i in range(5):
+            story(f"Weather report {i}", "A walk to the glacier was cancelled.", days_ago=i + 1)
+        story("Glacier survey published", "The ice retreats.", section_name="Science", days_ago=0)
+        story("Lab opens", "Nothing cold here.", section_name="Sport")
+
+        def ranking_statements(section):
+            with CaptureQueriesContext(connection) as queries:
+                outcome = search_page(
+                    text="glacier", root=home(), filters=SearchFilters(section=section)
+                )
+            ranks = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("WITH m")]
+            return [hit.page.title for hit in outcome.hits], outcome.count, len(ranks)
+
+        # The one Science story is a candidate and the count says it is the only result:
+        # no second statement ranking every match.
+        assert ranking_statements("science") == (["Glacier survey published"], 1, 1)
+        # No result in Sport: a count (no ranking) says so.
+        assert ranking_statements("sport") == ([], 0, 1)
+        # Politics' five are not all candidates: every match is ranked.
+        titles, count, statements = ranking_statements("politics")
+        assert count == 5 and len(titles) == 5 and statements == 2
+
     def test_the_vocabulary_counts_drop_the_bounds_that_cut_nothing(self, monkeypatch):
         from django.db import connection as db
         from django.test.utils import CaptureQueriesContext
