@@ -4,8 +4,9 @@ Runs when the tests run on PostgreSQL (``DATABASE_URL``; CI runs the whole
 suite once that way).
 """
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from masthead.news.models import ArticlePage
 from masthead.search.backends import get_backend
@@ -128,6 +129,41 @@ def test_a_table_something_depends_on_is_upserted_into_not_swapped(newsroom):
     index_rebuild()
     assert table_shape()[0] == oid
     assert found("harbour") == ["Harbour strike ends"]
+
+
+def test_readers_are_not_blocked_and_writers_wait_while_a_rebuild_writes(newsroom):
+    """Another connection reads the index table, unblocked, while the rebuild fills its shadow.
+
+    The test's own transaction holds the rebuild (nothing is committed, so no
+    flush empties the database for the tests after it): the other connection
+    sees the committed table as it was, and its writes wait for the rebuild.
+    """
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    other = psycopg.connect(**params, autocommit=True)
+    other.execute("SET lock_timeout = '2s'")  # a reader blocked by the rebuild fails, not hangs
+
+    def other_count() -> int:
+        return other.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]  # noqa: S608
+
+    backend = get_backend()
+    try:
+        committed = other_count()
+        with transaction.atomic():
+            rebuilder = backend.plain_rebuilder_class(backend.get_index_for_model(ArticlePage))
+            index = rebuilder.start()
+            assert index.shadow is not None
+            index.add_model(ArticlePage)
+            index.add_items(ArticlePage, list(ArticlePage.objects.all()))
+            index.flush()
+            assert other_count() == committed  # the old table, read without waiting
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute(f"DELETE FROM {TABLE}")  # noqa: S608  (writers wait for the rebuild)
+            rebuilder.finish()
+        assert found("harbour") == ["Harbour strike ends"]  # the swapped-in table, in here
+    finally:
+        other.close()
 
 
 @pytest.mark.django_db
