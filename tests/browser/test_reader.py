@@ -39,7 +39,21 @@ def _skip_or_fail(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def migrated_data():
+    """Return the database's contents after migrations, as serialized for serialized_rollback.
+
+    Taken before Playwright starts: its sync API runs what follows in another
+    greenlet, whose context holds a new Django connection object without them,
+    so serialized rollback restores nothing there (an earlier transactional
+    test's flush then leaves no front page). ``demo_site`` restores them itself.
+    """
+    from django.db import connections
+
+    return getattr(connections["default"], "_test_serialized_contents", None)
+
+
+@pytest.fixture(scope="module")
+def browser(migrated_data):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -53,12 +67,16 @@ def browser():
 
 
 @pytest.fixture
-def demo_site(live_server):
+def demo_site(live_server, migrated_data):
     """The sample edition served by a live server; returns (base URL, an article with an also-read)."""
+    from django.db import connections
+
     from masthead.demo.services import demo_load
-    from masthead.news.models import ArticlePage
+    from masthead.news.models import ArticlePage, HomePage
     from masthead.related.models import RelatedLink
 
+    if migrated_data and not HomePage.objects.exists():  # flushed by a transactional test
+        connections["default"].creation.deserialize_db_from_string(migrated_data)
     assert demo_load() > 0
     link = RelatedLink.objects.filter(also_read_after__isnull=False, target__isnull=False).first()
     article = ArticlePage.objects.get(pk=link.page_id)
