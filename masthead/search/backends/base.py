@@ -555,7 +555,7 @@ def ranked_rows_and_count(connection, *, counting, **statement) -> tuple[list[tu
     count_sql, count_params = _count_sql(
         matched=matched,
         inner=statement["inner"],
-        join="CROSS JOIN" if connection.vendor == "sqlite" else "JOIN",
+        join=_count_join(connection),
         limit=limit,
     )
     sql, params = _ranked_sql(connection, extra=(f", ({count_sql})", count_params), **statement)
@@ -596,7 +596,7 @@ def rank_page(
                     connection,
                     matched=counting[0],
                     inner=statement["inner"],
-                    join="CROSS JOIN" if connection.vendor == "sqlite" else "JOIN",
+                    join=_count_join(connection),
                     limit=counting[1],
                 )
         else:
@@ -623,6 +623,11 @@ def _candidates_hold_all(rows: list, total: int | None, counting, start) -> bool
         return False
     limit = counting[1]
     return (limit is None or total < limit) and len(rows) >= total - (start or 0)
+
+
+def _count_join(connection) -> str:
+    """Return the join of a count: SQLite must read the matches first (see ``count_joined``)."""
+    return "CROSS JOIN" if connection.vendor == "sqlite" else "JOIN"
 
 
 def _count_sql(*, matched: tuple[str, list], inner: tuple[str, list], join: str, limit):

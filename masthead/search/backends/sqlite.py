@@ -89,7 +89,7 @@ VOCAB_VIEW = "masthead_search_fts_vocab"  # fts5vocab over modelsearch's FTS5 ta
 TRIGRAM_SCAN = 2000  # words sharing a trigram with a typo, all read when there are no more…
 TRIGRAM_CANDIDATES = 200  # …else this many, best bm25 first
 PREFIX_CANDIDATES = 300  # words fetched by shared first letters, commonest first
-DELETE_BATCH = 900  # ids per DELETE statement, under SQLite's 999 parameters
+DELETE_BATCH = 900  # ids per statement on index entries, under SQLite's 999 parameters
 
 
 def fts_quote(text: str, *, prefix: bool = False) -> str:
@@ -229,14 +229,7 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
             elif self.counts_words:
                 for texts in rows.values():
                     counts.update(vocabulary.document_words(texts))
-            ids = list(rows)
-            for i in range(0, len(ids), DELETE_BATCH):
-                chunk = ids[i : i + DELETE_BATCH]
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE content_type_id = %s AND object_id IN "  # noqa: S608
-                    f"({', '.join(['%s'] * len(chunk))})",
-                    [content_type_pk, *chunk],
-                )
+            _for_entries(cursor, f"DELETE FROM {table}", content_type_pk, list(rows))  # noqa: S608
             cursor.executemany(
                 f"INSERT INTO {table} "  # noqa: S608
                 "(content_type_id, object_id, title, autocomplete, body, title_norm) "
@@ -251,17 +244,9 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
     @staticmethod
     def stored_texts(cursor, content_type_pk: int, object_ids: list[str]) -> dict[str, tuple]:
         """Return object id → (title, autocomplete, body) of the entries the index holds for them."""
-        table = IndexEntry._meta.db_table
-        found = {}
-        for i in range(0, len(object_ids), DELETE_BATCH):
-            chunk = object_ids[i : i + DELETE_BATCH]
-            cursor.execute(
-                f"SELECT object_id, title, autocomplete, body FROM {table} "  # noqa: S608
-                f"WHERE content_type_id = %s AND object_id IN ({', '.join(['%s'] * len(chunk))})",
-                [content_type_pk, *chunk],
-            )
-            found.update((object_id, tuple(texts)) for object_id, *texts in cursor.fetchall())
-        return found
+        select = f"SELECT object_id, title, autocomplete, body FROM {IndexEntry._meta.db_table}"  # noqa: S608
+        rows = _for_entries(cursor, select, content_type_pk, object_ids)
+        return {object_id: tuple(texts) for object_id, *texts in rows}
 
     def delete_item(self, item):
         """Delete ``item``'s entries, and take their words off the vocabulary's counts."""
@@ -273,6 +258,27 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
                 lost.subtract(vocabulary.document_words(texts))
             entries.all()._raw_delete(using=connection.alias)
             self.backend.change_words(lost)
+
+
+def _for_entries(
+    cursor, statement: str, content_type_pk: int, object_ids: list[str]
+) -> list[tuple]:
+    """Run ``statement`` (a SELECT or DELETE FROM the index table) on the entries of ``object_ids``.
+
+    The ids go DELETE_BATCH at a time in ``WHERE content_type_id = … AND
+    object_id IN (…)``; returns the rows a SELECT read.
+    """
+    rows = []
+    for i in range(0, len(object_ids), DELETE_BATCH):
+        chunk = object_ids[i : i + DELETE_BATCH]
+        cursor.execute(
+            f"{statement} WHERE content_type_id = %s "
+            f"AND object_id IN ({', '.join(['%s'] * len(chunk))})",
+            [content_type_pk, *chunk],
+        )
+        if cursor.description:
+            rows += cursor.fetchall()
+    return rows
 
 
 class BulkFTSRebuilderMixin:
