@@ -3,9 +3,11 @@
 from collections.abc import Callable
 
 from django.db import connections, router, transaction
+from django.db.models import F
 from modelsearch.backends import get_search_backend
 from modelsearch.index import get_indexed_models, insert_or_update_object, remove_object
 
+from masthead.search.backends.base import RECENCY_FIELD
 from masthead.search.backends.indexing import IndexRows, MastheadIndexMixin
 
 REBUILD_CHUNK = 500  # objects read, indexed and written per step; bounds memory, not speed
@@ -112,7 +114,12 @@ def never_analyzed(connection, tables: list[str]) -> bool:
 
 
 def _chunks(queryset, size: int, batched: bool = False):
-    """Yield lists of up to ``size`` objects in primary-key order, reading by key, not by offset.
+    """Yield lists of up to ``size`` objects, oldest first (``index_order``), read by key.
+
+    The ids are read once, in that order, and each chunk by its ids, so the
+    index numbers its entries by publication date: the backends take the
+    highest-numbered matches as the newest (the typeahead's, and SQLite's
+    recent candidates), whatever order the stories were imported in.
 
     With ``batched``, prefetches of one-to-many relations the search fields
     follow are dropped: Masthead's index reads those itself, one query per batch
@@ -120,8 +127,8 @@ def _chunks(queryset, size: int, batched: bool = False):
     the objects are read as rows of the columns the index needs
     (``backends.indexing.IndexRows``) unless the queryset asks for more.
     """
-    last = None
-    queryset = queryset.order_by("pk")
+    ids = list(queryset.order_by(*index_order(queryset.model)).values_list("pk", flat=True))
+    queryset = queryset.order_by()
     lookups = getattr(queryset, "_prefetch_related_lookups", ())
     if lookups and batched:
         handled = _batched_relations(queryset.model)
@@ -132,13 +139,25 @@ def _chunks(queryset, size: int, batched: bool = False):
     rows = IndexRows.for_queryset(queryset) if batched else None
     if rows is not None:
         queryset = rows.queryset
-    while True:
-        page = queryset if last is None else queryset.filter(pk__gt=last)
-        items = rows.read(page[:size]) if rows is not None else list(page[:size])
-        if not items:
-            return
-        yield items
-        last = items[-1].pk
+    for start in range(0, len(ids), size):
+        wanted = ids[start : start + size]
+        page = queryset.filter(pk__in=wanted)
+        items = rows.read(page) if rows is not None else list(page)
+        position = {pk: i for i, pk in enumerate(wanted)}
+        items.sort(key=lambda item: position[item.pk])  # gone since the ids were read: skipped
+        if items:
+            yield items
+
+
+def index_order(model) -> list:
+    """Return the order the index writes ``model``'s objects in: by publication date, then pk.
+
+    Objects never published (no date) come first, as the oldest. A model
+    without the date (``RECENCY_FIELD``) is written in primary-key order.
+    """
+    if any(f.name == RECENCY_FIELD for f in model._meta.get_fields()):
+        return [F(RECENCY_FIELD).asc(nulls_first=True), "pk"]
+    return ["pk"]
 
 
 def _lookup_root(lookup) -> str:

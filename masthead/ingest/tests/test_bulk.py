@@ -265,3 +265,23 @@ def test_bulk_body_json_is_what_the_stream_field_stores(blocks):
     wagtails = stream_block.get_prep_value(stream_block.normalize(blocks))
     assert [(b["type"], b["value"]) for b in ours] == [(b["type"], b["value"]) for b in wagtails]
     assert len({b["id"] for b in ours}) == len(ours)
+
+
+@pytest.mark.django_db
+def test_an_archive_listed_newest_first_is_indexed_oldest_first(tmp_path):
+    from django.contrib.contenttypes.models import ContentType
+    from modelsearch.conf import get_app_config
+
+    days = [28, 21, 14, 7, 1]
+    rows = [story(n, published=f"2024-05-{day:02d}T10:00:00Z") for n, day in enumerate(days)]
+    import_file(write_rows(tmp_path / "archive.jsonl", rows))
+    entries = (
+        get_app_config()
+        .get_model("IndexEntry")
+        .objects.filter(content_type=ContentType.objects.get_for_model(ArticlePage))
+    )
+    pages = ArticlePage.objects.in_bulk(
+        [int(pk) for pk in entries.values_list("object_id", flat=True)]
+    )
+    by_entry = [pages[int(pk)] for pk in entries.order_by("id").values_list("object_id", flat=True)]
+    assert [p.first_published_at.day for p in by_entry] == sorted(days)

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from modelsearch.conf import get_app_config
 
@@ -91,3 +92,46 @@ def test_querysets_asking_for_more_are_read_as_pages():
     assert IndexRows.for_queryset(queryset.prefetch_related("tagged_items")) is None
     assert IndexRows.for_queryset(queryset.only("title")) is None
     assert IndexRows.for_queryset(queryset) is not None
+
+
+def dated_story(title, days_ago):
+    page, _ = services.article_save(
+        section=section("World"),
+        title=title,
+        body=services.body_from_paragraphs([f"{title}."]),
+        authors=[AuthorFactory(name="Ana Lima")],
+        published_at=timezone.now() - dt.timedelta(days=days_ago),
+    )
+    return page
+
+
+@pytest.fixture
+def filed_newest_first():
+    """Harbour stories created newest first, as an archive listed newest first is imported."""
+    return [dated_story(f"Harbour report {n}", days_ago=n) for n in (1, 5, 9, 30, 90)]
+
+
+def test_a_rebuild_numbers_entries_by_publication_date(filed_newest_first):
+    index_rebuild(chunk_size=2)  # several chunks: the order holds across them
+    entry = get_app_config().get_model("IndexEntry")
+    articles = entry.objects.filter(content_type=ContentType.objects.get_for_model(ArticlePage))
+    ids = {page.pk: page for page in filed_newest_first}
+    by_entry = [
+        ids[int(object_id)]
+        for object_id in articles.order_by("id").values_list("object_id", flat=True)
+        if int(object_id) in ids
+    ]
+    dates = [page.first_published_at for page in by_entry]
+    assert len(dates) == 5 and dates == sorted(dates)
+
+
+def test_the_typeahead_candidates_are_the_newest_stories_after_a_rebuild(
+    filed_newest_first, monkeypatch
+):
+    from masthead.search.selectors import search_backend, search_suggest
+
+    index_rebuild()
+    compiler = search_backend().autocomplete_query_compiler_class
+    monkeypatch.setattr(compiler, "CANDIDATE_LIMIT", 2)  # the two newest-numbered matches
+    titles = [s["headline"] for s in search_suggest(text="harbour")]
+    assert titles == ["Harbour report 1", "Harbour report 5"]
