@@ -127,7 +127,8 @@ def _chunks(queryset, size: int, batched: bool = False):
     the objects are read as rows of the columns the index needs
     (``backends.indexing.IndexRows``) unless the queryset asks for more.
     """
-    ids = list(queryset.order_by(*index_order(queryset.model)).values_list("pk", flat=True))
+    ordered = queryset.order_by(*index_order(queryset.model)).values_list("pk", flat=True)
+    ids = list(dict.fromkeys(ordered))  # a queryset joining to many rows gives a pk more than once
     queryset = queryset.order_by()
     lookups = getattr(queryset, "_prefetch_related_lookups", ())
     if lookups and batched:
@@ -142,9 +143,10 @@ def _chunks(queryset, size: int, batched: bool = False):
     for start in range(0, len(ids), size):
         wanted = ids[start : start + size]
         page = queryset.filter(pk__in=wanted)
-        items = rows.read(page) if rows is not None else list(page)
+        read = rows.read(page) if rows is not None else list(page)
         position = {pk: i for i, pk in enumerate(wanted)}
-        items.sort(key=lambda item: position[item.pk])  # gone since the ids were read: skipped
+        # Once each, in the ids' order; an object gone since the ids were read is skipped.
+        items = sorted({item.pk: item for item in read}.values(), key=lambda i: position[i.pk])
         if items:
             yield items
 

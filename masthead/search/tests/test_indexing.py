@@ -135,3 +135,12 @@ def test_the_typeahead_candidates_are_the_newest_stories_after_a_rebuild(
     monkeypatch.setattr(compiler, "CANDIDATE_LIMIT", 2)  # the two newest-numbered matches
     titles = [s["headline"] for s in search_suggest(text="harbour")]
     assert titles == ["Harbour report 1", "Harbour report 5"]
+
+
+def test_a_queryset_joining_to_many_rows_still_gives_each_object_once(stories):
+    from masthead.search.services import _chunks
+
+    two_tags = ArticlePage.objects.filter(tagged_items__tag__name__in=["Grain", "Trade"])
+    assert two_tags.count() == 2  # one story, a row per tag
+    chunks = list(_chunks(two_tags, 2))
+    assert [[page.pk for page in chunk] for chunk in chunks] == [[stories[0].pk]]
