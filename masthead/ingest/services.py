@@ -18,6 +18,7 @@ from wagtail.images import get_image_model
 from masthead.ingest.importers.base import ArticleDraft, Importer, ImportFormatError
 from masthead.news import services as news
 from masthead.news.models import ArticlePage, Author, HomePage, SectionPage
+from masthead.search.services import index_sort_key
 
 logger = logging.getLogger(__name__)
 
@@ -138,9 +139,9 @@ def _published_in_bulk(pages: list, others: list, report: "ImportReport") -> Non
     from masthead.pagecache.services import content_version_bump
 
     latest = {page.pk: page for page in pages}  # a page updated later in the import: its last state
-    # Oldest first, as a search rebuild writes them (search.services.index_order): the
-    # index takes its highest-numbered entries as the newest, whatever the file's order.
-    ids = sorted(latest, key=lambda pk: _publication_key(latest[pk]))
+    # Oldest first, as a search rebuild writes them: the index takes its
+    # highest-numbered entries as the newest, whatever the file's order.
+    ids = sorted(latest, key=lambda pk: index_sort_key(latest[pk]))
     backends = list(get_search_backends(with_auto_update=True))
     # The reference index reads every child relation: one query each per chunk, not per page.
     children = [relation.get_accessor_name() for relation in get_all_child_relations(ArticlePage)]
@@ -178,12 +179,6 @@ def _published_in_bulk(pages: list, others: list, report: "ImportReport") -> Non
     # as masthead.pagecache does for any transaction, instead of one per page.
     content_version_bump()
     transaction.on_commit(lambda: pagecache_tasks.content_changed.enqueue(page_ids=ids))
-
-
-def _publication_key(page) -> tuple:
-    """Return a sort key putting pages oldest first by publication date (never published first)."""
-    published = page.first_published_at
-    return (published is not None, published, page.pk)
 
 
 def _indexable_in_memory(page: ArticlePage) -> bool:

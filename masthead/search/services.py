@@ -7,7 +7,7 @@ from django.db.models import F
 from modelsearch.backends import get_search_backend
 from modelsearch.index import get_indexed_models, insert_or_update_object, remove_object
 
-from masthead.search.backends.base import RECENCY_FIELD
+from masthead.search.backends.base import RECENCY_FIELD, has_fields
 from masthead.search.backends.indexing import IndexRows, MastheadIndexMixin
 
 REBUILD_CHUNK = 500  # objects read, indexed and written per step; bounds memory, not speed
@@ -157,9 +157,15 @@ def index_order(model) -> list:
     Objects never published (no date) come first, as the oldest. A model
     without the date (``RECENCY_FIELD``) is written in primary-key order.
     """
-    if any(f.name == RECENCY_FIELD for f in model._meta.get_fields()):
+    if has_fields(model, [RECENCY_FIELD]):
         return [F(RECENCY_FIELD).asc(nulls_first=True), "pk"]
     return ["pk"]
+
+
+def index_sort_key(obj) -> tuple:
+    """Return a key sorting objects in memory as ``index_order`` sorts them in the database."""
+    published = getattr(obj, RECENCY_FIELD, None)
+    return (published is not None, published, obj.pk)
 
 
 def _lookup_root(lookup) -> str:

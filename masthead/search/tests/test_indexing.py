@@ -23,7 +23,7 @@ def story(title, paragraphs, **kwargs):
         title=title,
         body=services.body_from_paragraphs(paragraphs),
         authors=[AuthorFactory(name=kwargs.pop("author", "Ana Lima"))],
-        published_at=timezone.now() - dt.timedelta(days=1),
+        published_at=timezone.now() - dt.timedelta(days=kwargs.pop("days_ago", 1)),
         **kwargs,
     )
     return page
@@ -94,21 +94,10 @@ def test_querysets_asking_for_more_are_read_as_pages():
     assert IndexRows.for_queryset(queryset) is not None
 
 
-def dated_story(title, days_ago):
-    page, _ = services.article_save(
-        section=section("World"),
-        title=title,
-        body=services.body_from_paragraphs([f"{title}."]),
-        authors=[AuthorFactory(name="Ana Lima")],
-        published_at=timezone.now() - dt.timedelta(days=days_ago),
-    )
-    return page
-
-
 @pytest.fixture
 def filed_newest_first():
     """Harbour stories created newest first, as an archive listed newest first is imported."""
-    return [dated_story(f"Harbour report {n}", days_ago=n) for n in (1, 5, 9, 30, 90)]
+    return [story(f"Harbour report {n}", [f"Report {n}."], days_ago=n) for n in (1, 5, 9, 30, 90)]
 
 
 def test_a_rebuild_numbers_entries_by_publication_date(filed_newest_first):
