@@ -4,6 +4,8 @@ Runs when the tests run on PostgreSQL (``DATABASE_URL``; CI runs the whole
 suite once that way).
 """
 
+from importlib import import_module
+
 import psycopg
 import pytest
 from django.db import connection, transaction
@@ -20,6 +22,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 TABLE = IndexEntry._meta.db_table
+_lz4 = import_module("masthead.search.migrations.0004_index_lz4")
+has_lz4, COMPRESSED = _lz4.has_lz4, _lz4.COLUMNS
 
 
 def table_shape() -> tuple[int, list, list, str]:
@@ -203,6 +207,30 @@ def test_the_typeahead_index_survives_a_rebuild_and_serves_the_newest_matches(ne
         )
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan Backward using masthead_search_entry_newest" in plan
+
+
+def column_compression() -> dict[str, str]:
+    """Return the index table's text and vector columns and their compression ("" is the default)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attname = ANY(%s)",
+            [TABLE, list(COMPRESSED)],
+        )
+        return dict(cursor.fetchall())
+
+
+def test_the_index_is_compressed_with_lz4_and_a_rebuild_keeps_it(newsroom):
+    with connection.cursor() as cursor:
+        if not has_lz4(cursor):
+            pytest.skip("this PostgreSQL was built without lz4")
+    assert column_compression() == dict.fromkeys(COMPRESSED, "l")  # migration 0004
+    index_rebuild()
+    assert column_compression() == dict.fromkeys(COMPRESSED, "l")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT pg_column_compression(body) FROM {TABLE}")  # noqa: S608
+        methods = {row[0] for row in cursor.fetchall()}
+    assert methods <= {"lz4", None}  # None: a value stored uncompressed (too short)
 
 
 class FakeConnection:
