@@ -442,7 +442,7 @@ def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, li
         key = (id(queryset), by_relevance)
     if key not in cache:
         model = queryset.model
-        has_date = any(f.name == RECENCY_FIELD for f in model._meta.get_fields())
+        has_date = has_fields(model, [RECENCY_FIELD])
         order_fields = [] if by_relevance else _order_fields(queryset)
         joined = getattr(queryset, JOIN_QUERYSET, None)
         needed = [RECENCY_FIELD] * has_date + [name for name, _desc in order_fields]
