@@ -4,11 +4,11 @@ Each entry holds three tsvectors and the headline's and body's text; most
 rows are wider than PostgreSQL's 2 kB toast threshold, so every write
 compresses them. pglz is slow to compress: at 100,000 articles an INSERT …
 SELECT of fresh entries took 3.6–4.1 s with pglz and 2.3 s with lz4, for the
-same table size (201–202 MB), and a full rebuild ran at 1,570 articles/s
-instead of 1,431/s (figures in issue 4's note). lz4 also decompresses
-faster, which snippets and phrase checks read. Only new values are written
-with lz4: the next rebuild rewrites every entry. A full rebuild's shadow
-table copies the setting (``LIKE … INCLUDING ALL``).
+same table size (201–202 MB), and full rebuilds ran at 1,570–1,610
+articles/s instead of 1,431–1,547/s (three interleaved runs each; issue 4's
+note). Only new values are written with lz4: the next rebuild rewrites
+every entry. A full rebuild's shadow table copies the setting
+(``LIKE … INCLUDING ALL``).
 
 PostgreSQL built without lz4 (``default_toast_compression`` does not offer
 it) keeps pglz; so does a user who does not own the table.
