@@ -28,6 +28,8 @@ MAX_EXPANSIONS = 4  # at most this many corrections of one word reach the full-t
 RARE_RATIO = 20  # a known word still gets corrections when a neighbour is this many times commoner
 
 _WORD_RE = re.compile(r"[^\W_]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ASCII_BREAKS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 
 
 def fold(text: str) -> str:
@@ -35,12 +37,23 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    # Only non-ASCII characters can be combining marks: look at those runs alone
+    # (a loop over every character: 115 µs instead of 44 per bench article given
+    # typographic quotes and dashes).
+    return _NON_ASCII.sub(_drop_combining, decomposed).lower()
+
+
+def _drop_combining(match: re.Match) -> str:
+    return "".join(ch for ch in match.group() if not unicodedata.combining(ch))
 
 
 def tokens(text: str) -> list[str]:
     """Return the folded tokens of ``text`` as FTS5's unicode61 tokenizer splits it."""
-    return _WORD_RE.findall(fold(text))
+    folded = fold(text)
+    if folded.isascii():
+        # ASCII: the same split as _WORD_RE (letters and digits), by str methods, twice as fast.
+        return folded.translate(_ASCII_BREAKS).split()
+    return _WORD_RE.findall(folded)
 
 
 def is_word(token: str) -> bool:
@@ -56,7 +69,7 @@ def words(text: str) -> list[str]:
 def document_words(texts: Iterable[str]) -> set[str]:
     """Return the distinct vocabulary words of one document's texts."""
     # One pass over the joined text, deduplicated before the length and digit checks.
-    found = set(_WORD_RE.findall(fold(" ".join(text for text in texts if text))))
+    found = set(tokens(" ".join(text for text in texts if text)))
     return {w for w in found if MIN_WORD_LENGTH <= len(w) <= MAX_WORD_LENGTH and not w.isdigit()}
 
 

@@ -188,8 +188,8 @@ def weighted_texts(texts: list[tuple[str, str]], weights=WEIGHTS) -> list[str]:
     """Return one text per weight: the (text, weight) pairs of that weight, joined."""
     by_weight: dict[str, list[str]] = {weight: [] for weight in weights}
     for text, weight in texts:
-        by_weight.setdefault(weight, []).append(_PARSER_GLUE.sub(" ", text))
-    return [" ".join(by_weight[weight]) for weight in weights]
+        by_weight.setdefault(weight, []).append(text)
+    return [_PARSER_GLUE.sub(" ", " ".join(by_weight[weight])) for weight in weights]
 
 
 class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):

@@ -48,6 +48,28 @@ def test_words_are_folded_and_filtered():
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "snake_case, e-mail: a@b.co/x?y=1&z=2 <CPAC.O> 3.5% (12:30) #tag ~x^y|z",
+        "tab\there\x1fsep\x00nul\x7fdel\r\nline",
+        "Zelensky’s “Élysée” visit — İstanbul, Ærø, Straße ½ naïve",
+        "Зеленський, 北京, العربية, emoji 🙂 and cómbining",
+        "",
+    ],
+)
+def test_tokens_split_as_the_unicode_word_pattern(text):
+    # The fast paths (ASCII text split by str methods, combining marks looked for only
+    # in non-ASCII runs) must give what the plain definitions give.
+    import re
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    assert vocabulary.fold(text) == folded
+    assert vocabulary.tokens(text) == re.findall(r"[^\W_]+", folded)
+
+
 def test_best_corrections_are_the_same_without_rapidfuzz(monkeypatch):
     candidates = [
         ("gorbachev", 900),
