@@ -16,6 +16,7 @@ from django.utils.encoding import force_str
 from modelsearch.index import AutocompleteField, RelatedFields, SearchField
 
 from masthead.core.text import html_text
+from masthead.search import vocabulary
 from masthead.search.backends.base import WORD_BATCH
 
 RAW_STREAMS = "_masthead_raw_streams"  # attname → raw StreamField data, on rows read by IndexRows
@@ -207,6 +208,19 @@ def load_related(model, objs, batch: int = WORD_BATCH) -> dict[str, tuple[bool, 
     return found
 
 
+class RelatedChunk(list):
+    """A batch of objects with their ``load_related`` rows, read beforehand (``with_related``)."""
+
+    related: dict
+
+
+def with_related(model, objs: list) -> RelatedChunk:
+    """Return ``objs`` as a RelatedChunk: ``make_indexers`` then skips its own ``load_related``."""
+    chunk = RelatedChunk(objs)
+    chunk.related = load_related(model, chunk) if chunk else {}
+    return chunk
+
+
 RANGE_SPREAD = 4  # integer pks spread over at most this many times their number are read by range
 
 
@@ -308,14 +322,19 @@ class MastheadIndexMixin:
     """What both indexes do around modelsearch's: batch relations, record words, skip title_norm."""
 
     rebuild_counts: Counter | None = None  # set while a full rebuild collects words
+    # Worker processes counting a rebuild's words (``services.word_workers``), and their results
+    word_pool = None
+    word_results: list = []
 
     def _refresh_title_norms(self, full=False):
         """Do nothing: Masthead's ranking does not use title_norm (bm25 / ts_rank normalise)."""
 
     def make_indexers(self, model, objs, indexer_class) -> list:
         """Return an indexer per object, the batch's related objects fetched in one query each."""
+        related = objs.related if isinstance(objs, RelatedChunk) else None
         objs = list(objs)
-        related = load_related(model, objs) if objs else {}
+        if related is None:
+            related = load_related(model, objs) if objs else {}
         indexers = []
         for obj in objs:
             indexer = indexer_class(obj, self.backend)
@@ -335,16 +354,37 @@ class MastheadIndexMixin:
         else:
             self.backend.add_words(counts)
 
+    def record_documents(self, documents: list[list[str]]) -> None:
+        """Add the words of a batch's documents (their texts) to the vocabulary (``record_words``).
+
+        During a rebuild given a pool of worker processes (``word_pool``), a
+        worker counts them while this process goes on; ``collect_words`` adds
+        what the workers have counted.
+        """
+        pool = self.word_pool
+        if pool is None or self.rebuild_counts is None:
+            self.record_words(vocabulary.count_documents(documents))
+            return
+        self.word_results.append(pool.apply_async(vocabulary.count_documents, (documents,)))
+        self.collect_words(wait=False)
+
+    def collect_words(self, *, wait: bool = True) -> None:
+        """Add the counts the workers have finished (all of them, waiting, with ``wait``)."""
+        results = self.word_results
+        while results and (wait or results[0].ready()):
+            self.record_words(results.pop(0).get())
+
 
 class VocabularyRebuilderMixin:
     """A rebuilder that collects the rebuilt entries' words and replaces the vocabulary at the end."""
 
     def start(self):
         index = super().start()
-        index.rebuild_counts = Counter()
+        index.rebuild_counts, index.word_results = Counter(), []
         return index
 
     def finish(self):
+        self.index.collect_words()
         self.index.backend.rebuild_vocabulary(self.index.rebuild_counts or Counter())
         self.index.rebuild_counts = None
         super().finish()

@@ -324,7 +324,7 @@ class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
             if name and not _CONFIG_NAME.fullmatch(name):
                 raise ValueError(f"Not a text search configuration name: {name!r}")
         count_words = count_words and self.counts_words
-        counts: Counter = Counter()
+        documents = []
         rows = []
         for indexer in indexers:
             rows.append(
@@ -339,9 +339,9 @@ class MastheadPostgresIndex(MastheadIndexMixin, PostgresIndex):
                 )
             )
             if count_words:
-                counts.update(vocabulary.document_words(indexer_texts(indexer)))
+                documents.append(indexer_texts(indexer))
         if count_words:
-            self.record_words(counts)
+            self.record_documents(documents)
         # One set-based statement per batch: the texts go as arrays, unnest() makes
         # them rows, and PostgreSQL builds every tsvector in one INSERT … SELECT
         # (an INSERT per entry costs about twice as much). An entry given twice

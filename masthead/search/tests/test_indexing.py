@@ -133,3 +133,105 @@ def test_a_queryset_joining_to_many_rows_still_gives_each_object_once(stories):
     assert two_tags.count() == 2  # one story, a row per tag
     chunks = list(_chunks(two_tags, 2))
     assert [[page.pk for page in chunk] for chunk in chunks] == [[stories[0].pk]]
+
+
+def test_the_second_core_paths_of_a_rebuild_write_what_the_plain_path_writes(stories, monkeypatch):
+    """Related rows read with the chunk (as the read-ahead thread does) and words counted
+    by a forked worker (PostgreSQL) give the same index and vocabulary.
+
+    The thread itself cannot see this test's uncommitted stories: here the
+    chunks are read in this thread, through the same ``with_related``.
+    """
+    from django.db import connection
+
+    from masthead.search import services as search_services
+    from masthead.search.backends import indexing
+    from masthead.search.backends.indexing import MastheadIndexMixin, RelatedChunk
+
+    index_rebuild(chunk_size=2)
+    plain = index_snapshot()
+    monkeypatch.setattr(search_services, "WORD_WORKERS_MIN", 0)
+    monkeypatch.setattr(search_services, "can_read_ahead", lambda connection: True)
+    chunks = []
+
+    def read_here(read, depth=2):
+        read = list(read)
+        chunks.extend(read)
+        return iter(read)
+
+    monkeypatch.setattr(search_services, "_read_ahead", read_here)
+    pools = []
+    original = MastheadIndexMixin.record_documents
+    monkeypatch.setattr(
+        MastheadIndexMixin,
+        "record_documents",
+        lambda self, documents: pools.append(self.word_pool) or original(self, documents),
+    )
+    loads = []
+    load_related = indexing.load_related
+    monkeypatch.setattr(
+        indexing, "load_related", lambda *args: loads.append(1) or load_related(*args)
+    )
+    index_rebuild(chunk_size=2)
+    assert index_snapshot() == plain
+    assert chunks and all(isinstance(chunk, RelatedChunk) for chunk in chunks)
+    assert len(loads) == len(chunks)  # once per chunk, read ahead: not again by the index
+    if connection.vendor == "postgresql":  # SQLite reads its words from FTS5
+        assert pools and all(pool is not None for pool in pools)
+
+
+def test_read_ahead_yields_every_chunk_in_order_from_its_thread():
+    import threading
+
+    from masthead.search.services import _read_ahead
+
+    readers = []
+
+    def chunks():
+        for i in range(5):
+            readers.append(threading.current_thread().name)
+            yield [i]
+
+    assert list(_read_ahead(chunks(), depth=1)) == [[0], [1], [2], [3], [4]]
+    assert set(readers) == {"masthead-index-read"}
+
+
+def test_read_ahead_raises_the_readers_error_in_the_loop():
+    from masthead.search.services import _read_ahead
+
+    def chunks():
+        yield [1]
+        raise ValueError("disk on fire")
+
+    got = []
+    with pytest.raises(ValueError, match="disk on fire"):
+        for chunk in _read_ahead(chunks()):
+            got.append(chunk)
+    assert got == [[1]]
+
+
+def test_leaving_read_ahead_early_stops_its_thread():
+    import itertools
+    import threading
+
+    from masthead.search.services import _read_ahead
+
+    reader = _read_ahead(([i] for i in itertools.count()), depth=1)
+    assert next(reader) == [0]
+    reader.close()
+    assert not [t for t in threading.enumerate() if t.name == "masthead-index-read"]
+
+
+@pytest.mark.parametrize(
+    ("vendor", "in_atomic_block", "allowed"),
+    [("postgresql", False, True), ("postgresql", True, False), ("sqlite", False, False)],
+)
+def test_a_rebuild_reads_ahead_only_on_postgresql_outside_a_transaction(
+    vendor, in_atomic_block, allowed
+):
+    from types import SimpleNamespace
+
+    from masthead.search.services import can_read_ahead
+
+    connection = SimpleNamespace(vendor=vendor, in_atomic_block=in_atomic_block)
+    assert can_read_ahead(connection) is allowed
