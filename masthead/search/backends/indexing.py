@@ -324,7 +324,7 @@ class MastheadIndexMixin:
     rebuild_counts: Counter | None = None  # set while a full rebuild collects words
     # Worker processes counting a rebuild's words (``services.word_workers``), and their results
     word_pool = None
-    word_results: list = []
+    word_results: list | tuple = ()  # a rebuild gives the index its own list
 
     def _refresh_title_norms(self, full=False):
         """Do nothing: Masthead's ranking does not use title_norm (bm25 / ts_rank normalise)."""
