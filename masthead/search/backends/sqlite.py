@@ -190,6 +190,18 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
             for sql in triggers:
                 cursor.execute(sql)
 
+    def optimize_fts(self) -> None:
+        """Merge the FTS5 index into one segment (FTS5's ``optimize``), as a full rebuild ends.
+
+        A bulk fill leaves the index in several segments, which every MATCH
+        reads and merges; one segment makes the searches' statements about a
+        tenth faster at 100,000 stories (issue 4's note), for about 1 s of
+        rebuild. Later writes add segments that FTS5's automerge folds in.
+        """
+        fts = SQLiteFTSIndexEntry._meta.db_table
+        with self.write_connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {fts} ({fts}) VALUES ('optimize')")  # noqa: S608
+
     def add_items(self, model, objs):
         """Index ``objs`` (replacing their old entries) and keep the vocabulary's counts true.
 
@@ -282,7 +294,7 @@ def _for_entries(
 
 
 class BulkFTSRebuilderMixin:
-    """Fill the FTS5 table once, at the end of the rebuild (see ``MastheadSQLiteIndex.defer_fts``)."""
+    """Fill the FTS5 table once, at the end of the rebuild (see ``MastheadSQLiteIndex.defer_fts``), and optimize it."""
 
     def start(self):
         index = super().start()
@@ -291,6 +303,7 @@ class BulkFTSRebuilderMixin:
 
     def finish(self):
         self.index.fill_fts()
+        self.index.optimize_fts()
         super().finish()
 
 

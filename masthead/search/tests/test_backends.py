@@ -397,6 +397,26 @@ class TestSQLiteBackend(BackendTests):
         Word.objects.all().delete()
         assert len(found("glacier")) == 5
 
+    def test_a_rebuild_leaves_the_full_text_index_in_one_segment(self):
+        from masthead.search.backends.sqlite import SQLiteFTSIndexEntry
+
+        def segments() -> int:
+            """Return the FTS5 index's segment count, from its structure record (row 10 of %_data)."""
+            table = SQLiteFTSIndexEntry._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT block FROM {table}_data WHERE id = 10")  # noqa: S608
+                block = bytes(cursor.fetchone()[0])
+            # A 4-byte cookie, then varints: levels, segments (one byte each below 128).
+            assert block[4] < 128 and block[5] < 128
+            return block[5]
+
+        for i in range(6):
+            story(f"Harbour report {i}", "The port authority met.", days_ago=i)
+        before = found("harbour")
+        index_rebuild()  # without the optimize: 6 segments here
+        assert segments() == 1
+        assert found("harbour") == before
+
     def test_a_match_in_every_column_names_no_column(self):
         story("Harbour fees rise", "The port authority met.")
         backend = get_backend()
