@@ -49,25 +49,28 @@ def index_rebuild(
         for index, index_models in indexes.values():
             rebuilder = rebuilder_class(index)
             index = rebuilder.start()
-            if isinstance(index, MastheadIndexMixin):
+            batched = isinstance(index, MastheadIndexMixin)  # Masthead's: takes chunks, a pool
+            if batched:
                 index.word_pool = pool
-            for model in index_models:
-                index.add_model(model)
-                label = f"{model._meta.app_label}.{model.__name__}"
-                batched = isinstance(index, MastheadIndexMixin)
-                chunks = _chunks(model.get_indexed_objects(), chunk_size, batched)
-                if read_ahead:
-                    # Masthead's index also takes the chunks' related rows read ahead.
-                    chunks = _read_ahead(
-                        (with_related(model, chunk) for chunk in chunks) if batched else chunks
-                    )
-                for chunk in chunks:
-                    index.add_items(model, chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total, label)
-            rebuilder.finish()
-            index.word_pool = None
+            try:
+                for model in index_models:
+                    index.add_model(model)
+                    label = f"{model._meta.app_label}.{model.__name__}"
+                    chunks = _chunks(model.get_indexed_objects(), chunk_size, batched)
+                    if read_ahead:
+                        # Masthead's index also takes the chunks' related rows read ahead.
+                        chunks = _read_ahead(
+                            (with_related(model, chunk) for chunk in chunks) if batched else chunks
+                        )
+                    for chunk in chunks:
+                        index.add_items(model, chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total, label)
+                rebuilder.finish()
+            finally:
+                if batched:
+                    index.word_pool = None  # the pool ends with this rebuild
     for index, _models in indexes.values():
         vacuum_if_outside_transaction(index)
     return done
