@@ -459,8 +459,12 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
                 where += f" AND rowid >= ({newest})"
                 where_params += [match, self.MATCH_SCAN]
             if at_most > self.RECENT_MATCHES:
+                # "+rowid": the OR is a test on each match, never a way to look rows up.
+                # SQLite 3.51 (3.40 did not) otherwise splits the OR into two lookups of
+                # the FTS5 table and fails: "unable to use function MATCH in the
+                # requested context".
                 where += (
-                    f" AND (rowid >= ({newest}) OR rowid IN (SELECT rowid FROM {fts} "
+                    f" AND (+rowid >= ({newest}) OR +rowid IN (SELECT rowid FROM {fts} "
                     f"WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s))"
                 )
                 where_params += [match, self.RECENT_MATCHES, headline, self.HEADLINE_MATCHES]
