@@ -406,6 +406,9 @@ def run_one(db: str, articles: int, reuse: bool = False) -> dict:
     from masthead.search.selectors import search_backend, search_page, search_suggest
 
     result = {"db": db, "vendor": connection.vendor, "articles": articles}
+    with connection.cursor() as cursor:  # the ratio moves with the engine's version
+        cursor.execute("SELECT sqlite_version()" if db == "sqlite" else "SHOW server_version")
+        result["version"] = cursor.fetchone()[0]
     result["load_before"] = [round(x, 2) for x in os.getloadavg()]
     t = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
@@ -555,7 +558,7 @@ def child(db: str, articles: int, pg_url: str, reuse: bool = False) -> dict:
 
 def report(r: dict) -> None:
     ok = lambda good: "ok " if good else "MISS"  # noqa: E731
-    print(f"\n== {r['db']} ({r['vendor']}), {r['loaded']:,} articles")
+    print(f"\n== {r['db']} ({r['vendor']} {r.get('version', '?')}), {r['loaded']:,} articles")
     print(
         f"  load average (1, 5, 15 min) {r['load_before']} at start, {r['load_after']} at end"
         f"  ({os.cpu_count()} cores; figures are wall-clock, shared machine)"
