@@ -8,14 +8,19 @@ itself ``SECRET_KEY`` (or ``DEBUG=1``) must already be in the environment;
 ``make test`` sets it.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret")
-os.environ.setdefault("MASTHEAD_VAR_DIR", tempfile.mkdtemp(prefix="masthead-test-var-"))
+if "MASTHEAD_VAR_DIR" not in os.environ:
+    # Made here, so removed here when the run ends (subprocesses inherit and keep it).
+    os.environ["MASTHEAD_VAR_DIR"] = tempfile.mkdtemp(prefix="masthead-test-var-")
+    atexit.register(shutil.rmtree, os.environ["MASTHEAD_VAR_DIR"], ignore_errors=True)
 
 # ../shared beside the checkout (CI lays it there); MASTHEAD_SHARED_DIR points elsewhere.
 SHARED_DIR = Path(

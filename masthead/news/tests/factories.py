@@ -5,7 +5,9 @@ Page factories come from wagtail-factories; ``publish_article`` goes through
 publish), which is what most reader-page tests need.
 """
 
+import atexit
 import datetime as dt
+import shutil
 import tempfile
 
 import factory
@@ -18,6 +20,7 @@ from masthead.news.models import ArticlePage, Author, HomePage, SectionPage, Sta
 
 # For class-level test data (setUpTestData runs before per-test fixtures set MEDIA_ROOT).
 TEST_MEDIA_ROOT = tempfile.mkdtemp(prefix="masthead-test-media-")
+atexit.register(shutil.rmtree, TEST_MEDIA_ROOT, ignore_errors=True)
 
 
 class NewsImageFactory(wagtail_factories.ImageFactory):

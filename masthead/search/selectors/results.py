@@ -26,7 +26,7 @@ from masthead.search.selectors.querysets import (
     search_model,
     search_querysets,
 )
-from masthead.search.vocabulary import fold
+from masthead.search.vocabulary import fold, tokens
 
 RESULTS_PER_PAGE = 20
 LATEST_LIMIT = 5  # stories offered by the empty state
@@ -192,8 +192,10 @@ def search_page(
         outcome.page = paginated
         outcome.count = paginated.paginator.count
         outcome.count_more = capped.more
-        outcome.hits = _hits(_page_objects(paginated.object_list), query, backend, sections)
-        outcome.did_you_mean = _did_you_mean(query, queryset, backend)
+        pages = _page_objects(paginated.object_list)
+        texts = _indexed_texts(pages, backend)
+        outcome.hits = _hits(pages, query, backend, sections, texts)
+        outcome.did_you_mean = _did_you_mean(query, queryset, backend, texts.values())
     if not outcome.count:
         outcome.latest = list(
             search_model().objects.live().public().order_by("-first_published_at")[:LATEST_LIMIT]
@@ -337,42 +339,79 @@ def _section_for(page: Page, by_path: dict) -> Page | None:
     return by_path.get(page.path[: -page.steplen])
 
 
-def _hits(pages: list[Page], query: ReaderQuery, backend, sections=()) -> list[Hit]:
-    """Return the pages as hits: headline and snippet highlighted, section attached."""
+def _indexed_texts(pages: list[Page], backend) -> dict:
+    """Return pk → (headline, standfirst, body) as the index holds them, for snippets and spelling."""
+    bodies = {}
+    if isinstance(backend, MastheadSearchMixin) and pages:
+        bodies = backend.entry_texts(type(pages[0]), [p.pk for p in pages])
+    return {
+        page.pk: (page.title, getattr(page, "standfirst", "") or "", bodies.get(page.pk, ""))
+        for page in pages
+    }
+
+
+def _hits(pages: list[Page], query: ReaderQuery, backend, sections=(), texts=None) -> list[Hit]:
+    """Return the pages as hits: headline and snippet highlighted, section attached.
+
+    ``texts`` is what ``_indexed_texts`` returns for the pages (read when not given).
+    """
     words = list(query.words)
     if isinstance(backend, MastheadSearchMixin) and pages:
         fixes = backend.corrections([fold(t.text) for t in query.terms if t.fuzzy])
         words += [fix for options in fixes.values() for fix, _d, _n in options]
-        texts = backend.entry_texts(type(pages[0]), [p.pk for p in pages])
-    else:
-        texts = {}
+    if texts is None:
+        texts = _indexed_texts(pages, backend)
     by_path = parent_pages(pages, sections)
     marker = Marker(words)
     return [
         Hit(
             page=page,
             headline=marker.highlight(page.title),
-            snippet=marker.snippet([getattr(page, "standfirst", ""), texts.get(page.pk, "")]),
+            snippet=marker.snippet(texts[page.pk][1:]),
             section=_section_for(page, by_path),
         )
         for page in pages
     ]
 
 
-def _did_you_mean(query: ReaderQuery, queryset, backend) -> str:
-    """Return the query with misspelled words corrected, if that finds stories; else ""."""
+def _did_you_mean(query: ReaderQuery, queryset, backend, shown_texts=()) -> str:
+    """Return the query with misspelled words corrected, if that finds stories; else "".
+
+    ``shown_texts`` are the indexed texts of stories the reader is shown: when
+    one of them holds every corrected word, the correction finds a story and
+    no query is needed to tell.
+    """
     if not isinstance(backend, MastheadSearchMixin):
         return ""
     fixes = backend.corrections([fold(t.text) for t in query.terms if t.fuzzy])
     if not fixes:
         return ""
     corrected = query.replace_words({word: options[0][0] for word, options in fixes.items()})
-    corrected_query = parse(corrected).to_search_query(fuzzy=False)
+    reader_query = parse(corrected)
+    corrected_query = reader_query.to_search_query(fuzzy=False)
     # Only offer words that find live stories: the vocabulary also knows drafts.
     if corrected_query is None:
         return ""
+    if _found_in(reader_query, shown_texts):
+        return corrected
     found = backend.search(corrected_query, queryset, order_by_relevance=False)
     at_most = getattr(found, "count_at_most", None)
     if not (at_most(1) if at_most else found[:1]):
         return ""
     return corrected
+
+
+def _found_in(query: ReaderQuery, texts) -> bool:
+    """Return True when one of ``texts`` (tuples of a story's indexed texts) matches ``query``.
+
+    Only a query of plain words (no phrase, OR or exclusion) is checked here:
+    it matches a story whose indexed texts hold each of its tokens, as FTS5's
+    unicode61 tokenizer and PostgreSQL's parser split them (``vocabulary.tokens``).
+    Anything else returns False, and the caller asks the database.
+    """
+    if query.excluded or any(len(group) != 1 or group[0].phrase for group in query.groups):
+        return False
+    wanted = {token for term in query.terms for token in tokens(term.text)}
+    if not wanted:
+        return False
+    return any(wanted <= set(tokens(" ".join(story))) for story in texts)

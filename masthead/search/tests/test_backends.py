@@ -13,9 +13,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import skip_or_fail
@@ -25,7 +27,7 @@ from masthead.news.tests.factories import AuthorFactory, home, section
 from masthead.search.backends import get_backend
 from masthead.search.models import Word
 from masthead.search.query import parse
-from masthead.search.selectors import search_page, search_suggest
+from masthead.search.selectors import results, search_page, search_suggest
 from masthead.search.services import index_rebuild
 from masthead.search.tests.test_query import HOSTILE
 
@@ -146,6 +148,23 @@ class BackendTests:
         assert outcome.did_you_mean == "ukraine grain"
         assert Word.objects.filter(word="ukraine").exists()
         assert search_page(text="ukraine grain", root=home()).did_you_mean == ""
+
+    def test_did_you_mean_needs_no_query_when_a_shown_story_holds_the_words(self):
+        story("Ukraine grain exports rise", "Ships left Odesa with wheat.")
+        search_page(text="ukriane grain", root=home())  # fills the per-process memos first
+        with CaptureQueriesContext(connection) as shortcut:
+            assert search_page(text="ukriane grain", root=home()).did_you_mean == "ukraine grain"
+        with (
+            mock.patch.object(results, "_found_in", return_value=False),
+            CaptureQueriesContext(connection) as asked,
+        ):
+            assert search_page(text="ukriane grain", root=home()).did_you_mean == "ukraine grain"
+        assert len(shortcut) == len(asked) - 1
+
+    def test_did_you_mean_asks_the_database_when_no_shown_text_holds_the_word(self):
+        # "Ukraine" is only a tag here: the texts of the hits do not prove the correction.
+        story("Grain ships leave Odesa", "Wheat exports resume.", tags=["Ukraine"])
+        assert search_page(text="ukriane", root=home()).did_you_mean == "ukraine"
 
     def test_section_tag_and_author_names_are_searchable(self):
         writer = AuthorFactory(name="Imogen Ashdown", slug="imogen-ashdown")

@@ -10,6 +10,7 @@ from masthead.search.query import (
     clean_query,
     parse,
 )
+from masthead.search.selectors.results import _found_in
 
 # Input a reader (or a bot) may send; every one must parse without raising.
 HOSTILE = [
@@ -151,3 +152,25 @@ def test_headline_phrase_is_the_phrase_or_all_words():
 def test_replace_words_keeps_phrases_or_and_exclusions():
     query = parse('ukriane OR kyiv "grain deal" -russia')
     assert query.replace_words({"ukriane": "ukraine"}) == 'ukraine OR kyiv "grain deal" -russia'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ukraine grain", True),  # words in the headline and the body of one story
+        ("grain wheat", True),
+        ("elysee talks", True),  # folded as the index folds it
+        ("ukraine barley", False),  # a word no story holds
+        ("ukraine odesa", False),  # words of two different stories
+        ("ukrain", False),  # a prefix is not the word
+        ('"grain exports"', False),  # phrases, OR and exclusions are left to the database
+        ("ukraine OR barley", False),
+        ("ukraine -odesa", False),
+    ],
+)
+def test_found_in_accepts_only_plain_words_one_story_holds(text, expected):
+    stories = [
+        ("Ukraine grain exports", "", "Wheat left the port."),
+        ("Ships leave Odesa", "Élysée talks", ""),
+    ]
+    assert _found_in(parse(text), stories) is expected
