@@ -377,41 +377,54 @@ def _hits(pages: list[Page], query: ReaderQuery, backend, sections=(), texts=Non
 def _did_you_mean(query: ReaderQuery, queryset, backend, shown_texts=()) -> str:
     """Return the query with misspelled words corrected, if that finds stories; else "".
 
-    ``shown_texts`` are the indexed texts of stories the reader is shown: when
-    one of them holds every corrected word, the correction finds a story and
-    no query is needed to tell.
+    Each misspelled word has corrections from the index's vocabulary, commonest
+    first, and the commonest ones are offered if they find a shown story (the
+    vocabulary also knows drafts). ``shown_texts`` are the indexed texts of the
+    stories on the page, best first: when one of them holds the corrections, no
+    query is needed to know that. When the commonest corrections find nothing
+    together, the first story on the page holding a correction of every
+    misspelled word gives them: "hosepipr bann" is "hosepipe ban", the words
+    the reader sees highlighted, though "bank" is commoner than "ban".
     """
     if not isinstance(backend, MastheadSearchMixin):
         return ""
     fixes = backend.corrections([fold(t.text) for t in query.terms if t.fuzzy])
     if not fixes:
         return ""
+    stories = [set(tokens(" ".join(texts))) for texts in shown_texts]
     corrected = query.replace_words({word: options[0][0] for word, options in fixes.items()})
     reader_query = parse(corrected)
-    corrected_query = reader_query.to_search_query(fuzzy=False)
-    # Only offer words that find live stories: the vocabulary also knows drafts.
-    if corrected_query is None:
-        return ""
-    if _found_in(reader_query, shown_texts):
+    if any(_holds(reader_query, held) for held in stories):
         return corrected
-    found = backend.search(corrected_query, queryset, order_by_relevance=False)
-    at_most = getattr(found, "count_at_most", None)
-    if not (at_most(1) if at_most else found[:1]):
-        return ""
-    return corrected
+    corrected_query = reader_query.to_search_query(fuzzy=False)
+    if corrected_query is not None:
+        found = backend.search(corrected_query, queryset, order_by_relevance=False)
+        at_most = getattr(found, "count_at_most", None)
+        if at_most(1) if at_most else found[:1]:
+            return corrected
+    for held in stories:
+        chosen = {}
+        for word, options in fixes.items():
+            fix = next((fix for fix, _distance, _docs in options if fix in held), None)
+            if fix is None:
+                break
+            chosen[word] = fix
+        else:
+            corrected = query.replace_words(chosen)
+            if _holds(parse(corrected), held):
+                return corrected
+    return ""
 
 
-def _found_in(query: ReaderQuery, texts) -> bool:
-    """Return True when one of ``texts`` (tuples of a story's indexed texts) matches ``query``.
+def _holds(query: ReaderQuery, held: set[str]) -> bool:
+    """Return True when a story whose indexed texts have the tokens ``held`` matches ``query``.
 
-    Only a query of plain words (no phrase, OR or exclusion) is checked here:
-    it matches a story whose indexed texts hold each of its tokens, as FTS5's
-    unicode61 tokenizer and PostgreSQL's parser split them (``vocabulary.tokens``).
-    Anything else returns False, and the caller asks the database.
+    Only a query of plain words (no phrase, OR or exclusion) is judged here: it
+    matches a story holding each of its tokens, as FTS5's unicode61 tokenizer
+    and PostgreSQL's parser split them (``vocabulary.tokens``). Anything else
+    returns False, and the caller asks the database.
     """
     if query.excluded or any(len(group) != 1 or group[0].phrase for group in query.groups):
         return False
     wanted = {token for term in query.terms for token in tokens(term.text)}
-    if not wanted:
-        return False
-    return any(wanted <= set(tokens(" ".join(story))) for story in texts)
+    return bool(wanted) and wanted <= held
