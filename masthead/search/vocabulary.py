@@ -150,6 +150,20 @@ def best_corrections(
     return scored[:limit]
 
 
+def likely_corrections(corrections: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Return the corrections a search looks for: as close as the best, and not RARE_RATIO times rarer.
+
+    ``corrections`` come from ``best_corrections``, best first. Each alternative
+    adds its own term to the ranking, and bm25 scores a rare term far above a
+    common one: "tokeo" searched as tokyo OR token OR tokio put Tokio and Token
+    stories above Tokyo's.
+    """
+    if not corrections:
+        return []
+    _best, distance, docs = corrections[0]
+    return [fix for fix in corrections if fix[1] == distance and fix[2] * RARE_RATIO >= docs]
+
+
 def needs_correction(word: str, docs: int, corrections: list[tuple[str, int, int]]) -> bool:
     """Return True when ``word`` (seen in ``docs`` entries) is better read as its best correction."""
     if not corrections:

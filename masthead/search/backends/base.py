@@ -249,7 +249,8 @@ def expand_fuzzy(query, corrections: dict[str, list[tuple[str, int, int]]]):
     if isinstance(query, Fuzzy):
         alternatives = []
         for word in query.query_string.split():
-            options = [word] + [fix for fix, _d, _n in corrections.get(vocabulary.fold(word), [])]
+            fixes = vocabulary.likely_corrections(corrections.get(vocabulary.fold(word), []))
+            options = [word] + [fix for fix, _d, _n in fixes]
             alternatives.append(PlainText(" ".join(options), operator="or"))
         if len(alternatives) == 1:
             return alternatives[0]

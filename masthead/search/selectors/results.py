@@ -26,7 +26,7 @@ from masthead.search.selectors.querysets import (
     search_model,
     search_querysets,
 )
-from masthead.search.vocabulary import fold, tokens
+from masthead.search.vocabulary import fold, likely_corrections, tokens
 
 RESULTS_PER_PAGE = 20
 LATEST_LIMIT = 5  # stories offered by the empty state
@@ -358,7 +358,8 @@ def _hits(pages: list[Page], query: ReaderQuery, backend, sections=(), texts=Non
     words = list(query.words)
     if isinstance(backend, MastheadSearchMixin) and pages:
         fixes = backend.corrections([fold(t.text) for t in query.terms if t.fuzzy])
-        words += [fix for options in fixes.values() for fix, _d, _n in options]
+        # Marked: the corrections the search looked for.
+        words += [fix for opts in fixes.values() for fix, _d, _n in likely_corrections(opts)]
     if texts is None:
         texts = _indexed_texts(pages, backend)
     by_path = parent_pages(pages, sections)

@@ -24,6 +24,7 @@ from conftest import skip_or_fail
 from masthead.news import services
 from masthead.news.models import ArticlePage
 from masthead.news.tests.factories import AuthorFactory, home, section
+from masthead.search import vocabulary
 from masthead.search.backends import get_backend
 from masthead.search.models import Word
 from masthead.search.query import parse
@@ -141,6 +142,17 @@ class BackendTests:
         story("Macron speaks in Geneva", "The French president addressed diplomats.")
         story("Markets steady in London", "Shares were flat.")
         assert found(query)[:1] == [expected]
+
+    def test_misspelling_finds_the_likely_word_not_a_rare_neighbour(self):
+        story("Tokio Marine reports a loss", "The insurer said so.")
+        for title in ("Tokyo shares rise", "Tokyo hosts trade talks", "Tokyo rail strike ends"):
+            story(title, "Traders in Tokyo watched.")
+        # "tokio" is one edit from "tokeo", like "tokyo", but three times rarer here (RARE_RATIO
+        # 2 for the test): the rare word's bm25 would rank its story first, so it is left out.
+        with mock.patch.object(vocabulary, "RARE_RATIO", 2):
+            titles = found("tokeo")
+        assert titles and all(title.startswith("Tokyo") for title in titles)
+        assert len(titles) == 3
 
     def test_did_you_mean_comes_from_the_index_vocabulary(self):
         story("Ukraine grain exports rise", "Ships left Odesa with wheat.")

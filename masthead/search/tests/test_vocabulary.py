@@ -88,3 +88,18 @@ def test_best_corrections_are_the_same_without_rapidfuzz(monkeypatch):
     assert vocabulary.best_corrections("gorachev", candidates, limit=10) == with_c
     assert [w for w, _d, _n in with_c][:3] == ["gorbachev", "goracheva", "gorachve"]
     assert "orachev" not in [w for w, _d, _n in with_c]  # another first letter, and others keep it
+
+
+def test_likely_corrections_drop_farther_and_far_rarer_words():
+    fixes = [
+        ("tokyo", 1, 3074),
+        ("token", 1, 94),
+        ("tokyos", 1, 200),
+        ("tokio", 1, 5),
+        ("tolkien", 2, 900),
+    ]
+    assert vocabulary.likely_corrections(fixes) == [("tokyo", 1, 3074), ("tokyos", 1, 200)]
+    # Words about as common as each other all stay: "bann" may be bank, ban or band.
+    close = [("bank", 1, 5), ("ban", 1, 3), ("band", 1, 1)]
+    assert vocabulary.likely_corrections(close) == close
+    assert vocabulary.likely_corrections([]) == []
