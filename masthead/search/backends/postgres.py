@@ -5,7 +5,7 @@ What it changes, and why:
 - **Typo tolerance.** modelsearch compiles a top-level ``Fuzzy`` into
   ``word_similarity()`` against every entry's whole text: no index can serve
   that, so it reads the table. Here each ``Fuzzy`` leaf, wherever it sits in
-  the query, becomes the word OR its corrections from the ``Word`` vocabulary,
+  the query, becomes the word OR its likely corrections from the ``Word`` vocabulary,
   which ``pg_trgm`` indexes (``word % 'zelensly'``, migration 0002); the
   tsquery then uses the GIN indexes as any other search does.
 - **Accents.** The ``masthead`` text search configuration (English stemming

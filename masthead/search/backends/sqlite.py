@@ -18,8 +18,9 @@ What it changes, and why:
   the BEST_CANDIDATES best of them; only when those do not fill the page
   (filters, deep pages) is every match scored. Counts stop at COUNT_LIMIT.
 - **Typo tolerance.** ``Fuzzy`` leaves (modelsearch's SQLite backend rejects
-  them) become the word OR its corrections from the vocabulary, found through
-  an FTS5 ``trigram`` table over the words (migration 0002) and a prefix scan.
+  them) become the word OR its likely corrections from the vocabulary
+  (``vocabulary.likely_corrections``), found through an FTS5 ``trigram`` table
+  over the words (migration 0002) and a prefix scan.
 - **Escaping.** Every term is quoted for FTS5 (``"term"``, ``""`` for a quote
   inside, ``"term"*`` for a prefix) and the whole MATCH expression is one
   SQL parameter, so reader text never becomes FTS5 or SQL syntax.
