@@ -392,10 +392,15 @@ def _did_you_mean(query: ReaderQuery, queryset, backend, shown_texts=()) -> str:
     fixes = backend.corrections([fold(t.text) for t in query.terms if t.fuzzy])
     if not fixes:
         return ""
-    stories = [set(tokens(" ".join(texts))) for texts in shown_texts]
+    shown = list(shown_texts)
+
+    @functools.cache
+    def held(i: int) -> frozenset:  # a story's tokens, split when first needed
+        return frozenset(tokens(" ".join(shown[i])))
+
     corrected = query.replace_words({word: options[0][0] for word, options in fixes.items()})
     reader_query = parse(corrected)
-    if any(_holds(reader_query, held) for held in stories):
+    if any(_holds(reader_query, held(i)) for i in range(len(shown))):
         return corrected
     corrected_query = reader_query.to_search_query(fuzzy=False)
     if corrected_query is not None:
@@ -403,21 +408,22 @@ def _did_you_mean(query: ReaderQuery, queryset, backend, shown_texts=()) -> str:
         at_most = getattr(found, "count_at_most", None)
         if at_most(1) if at_most else found[:1]:
             return corrected
-    for held in stories:
+    for i in range(len(shown)):
+        story = held(i)
         chosen = {}
         for word, options in fixes.items():
-            fix = next((fix for fix, _distance, _docs in options if fix in held), None)
+            fix = next((fix for fix, _distance, _docs in options if fix in story), None)
             if fix is None:
                 break
             chosen[word] = fix
         else:
             corrected = query.replace_words(chosen)
-            if _holds(parse(corrected), held):
+            if _holds(parse(corrected), story):
                 return corrected
     return ""
 
 
-def _holds(query: ReaderQuery, held: set[str]) -> bool:
+def _holds(query: ReaderQuery, held: frozenset[str] | set[str]) -> bool:
     """Return True when a story whose indexed texts have the tokens ``held`` matches ``query``.
 
     Only a query of plain words (no phrase, OR or exclusion) is judged here: it
