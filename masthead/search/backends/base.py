@@ -9,6 +9,8 @@ flags and implement ``word_candidates``.
 """
 
 import functools
+import math
+import re
 import weakref
 from collections import Counter
 from collections.abc import Iterable
@@ -24,6 +26,7 @@ DEFAULT_LEAD_WEIGHT = 3.0  # standfirst, tags, section and author names
 DEFAULT_BODY_WEIGHT = 1.0
 DEFAULT_PHRASE_BONUS = 3.0  # the reader's exact words, in order, in the headline
 LEAD_BOOST = 1.0  # SearchFields boosted above this count as lead text, not body
+PREFIX_WORDS = 200  # words a typeahead prefix may begin before its matches count as many
 WORD_BATCH = 900  # parameters per statement stay under SQLite's limit of 999
 RECENCY_FIELD = "first_published_at"  # the date the recency boost reads, when the model has it
 COUNT_LIMIT = (
@@ -117,6 +120,23 @@ class MastheadSearchMixin:
                     found.update(cursor.fetchall())
             memo.update((w, found.get(w, 0)) for w in missing)
         return {w: memo[w] for w in words if memo[w]}
+
+    def prefix_docs(self, prefix: str) -> float:
+        """Return at most how many entries hold a word beginning with ``prefix`` (``math.inf``: many).
+
+        The sum of the vocabulary's counts of those words, or ``math.inf`` when
+        more than PREFIX_WORDS words begin with it (the sum would take long to read).
+        """
+        table = Word._meta.db_table
+        # Written by hand: the typeahead asks on every keystroke.
+        with self.word_connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*), coalesce(sum(docs), 0) FROM (SELECT docs FROM {table} "  # noqa: S608
+                "WHERE word >= %s AND word < %s LIMIT %s) w",
+                [prefix, prefix + "\uffff", PREFIX_WORDS + 1],
+            )
+            words, total = cursor.fetchone()
+        return math.inf if words > PREFIX_WORDS else total
 
     def corrections(self, words: Iterable[str]) -> dict[str, list[tuple[str, int, int]]]:
         """Return word → [(correction, distance, docs)] for the words better read as others.
@@ -264,6 +284,77 @@ def expand_fuzzy(query, corrections: dict[str, list[tuple[str, int, int]]]):
     if isinstance(query, Boost):
         return Boost(expand_fuzzy(query.subquery, corrections), query.boost)
     return query
+
+
+def query_words(query) -> list[str]:
+    """Return the vocabulary words of a query's positive terms (phrases' words too)."""
+    from modelsearch.query import And, Boost, Or, Phrase, PlainText
+
+    if isinstance(query, (PlainText, Phrase)):
+        return vocabulary.words(query.query_string)
+    if _and_not(query):
+        return query_words(query.subquery_a)
+    if isinstance(query, Boost):
+        return query_words(query.subquery)
+    if isinstance(query, (And, Or)):
+        return [w for sub in query.subqueries for w in query_words(sub)]
+    return []
+
+
+def _and_not(query) -> bool:
+    """Return True for the SQLite backend's normalized "a AND NOT b" (``subquery_a``, ``subquery_b``).
+
+    Tested by shape: importing its class loads the SQLite backend's models, which
+    a PostgreSQL site does not have.
+    """
+    return hasattr(query, "subquery_a") and hasattr(query, "subquery_b")
+
+
+def matches_at_most(query, docs: dict[str, int], prefix_docs=None) -> float:
+    """Return at most how many index entries a query matches (``math.inf``: unknown).
+
+    ``docs`` maps vocabulary words to the entries holding them (a word it lacks
+    is in none). An AND or a phrase is bounded by its rarest word, an OR by
+    the sum of its parts; a term without a vocabulary word (too short, all
+    digits) or a NOT bounds nothing. With ``prefix_docs`` (the typeahead's
+    ``MastheadSearchMixin.prefix_docs``) the last term of each PlainText is a
+    prefix, as the typeahead's SQL makes it, bounded by every word it begins.
+    Only the amount of work depends on it: a stale count changes which
+    candidates are scored or how they are found, never what matches.
+    """
+    from modelsearch.query import And, Boost, Or, Phrase, PlainText
+
+    if isinstance(query, (PlainText, Phrase)):
+        bounds = []
+        if isinstance(query, PlainText) and prefix_docs is not None:
+            # The terms as the typeahead's SQL splits them, the last one its prefix.
+            texts = [t for t in re.split(r"[\s\-]+", query.query_string) if t]
+        elif isinstance(query, PlainText):
+            texts = query.query_string.split()
+        else:
+            texts = [query.query_string]
+        for i, text in enumerate(texts):
+            if prefix_docs is not None and isinstance(query, PlainText) and i == len(texts) - 1:
+                tokens = vocabulary.tokens(text)
+                bounds.append(prefix_docs(tokens[0]) if len(tokens) == 1 else math.inf)
+                continue
+            # A term of several tokens is a phrase: all of them must match.
+            known = [docs.get(t, 0) for t in vocabulary.tokens(text) if vocabulary.is_word(t)]
+            bounds.append(min(known, default=math.inf))
+        if isinstance(query, PlainText) and query.operator == "or":
+            return sum(bounds)
+        return min(bounds, default=math.inf)
+    if _and_not(query):
+        return matches_at_most(query.subquery_a, docs, prefix_docs)
+    if isinstance(query, Boost):
+        return matches_at_most(query.subquery, docs, prefix_docs)
+    if isinstance(query, And):
+        return min(
+            (matches_at_most(sub, docs, prefix_docs) for sub in query.subqueries), default=math.inf
+        )
+    if isinstance(query, Or):
+        return sum(matches_at_most(sub, docs, prefix_docs) for sub in query.subqueries)
+    return math.inf
 
 
 def headline_phrase(query) -> str:

@@ -74,8 +74,10 @@ from masthead.search.backends.base import (
     fuzzy_words,
     headline_phrase,
     joined_queryset_sql,
+    matches_at_most,
     news_score_sql,
     order_sql,
+    query_words,
     rank_page,
 )
 from masthead.search.backends.indexing import (
@@ -532,7 +534,9 @@ class NewsRankingMixin:
         def matches(candidates):
             if candidates:
                 if self.CANDIDATE_LIMIT:
-                    ids, ids_params = sql.newest(candidates)
+                    docs = self.backend.words_docs(query_words(query))
+                    at_most = matches_at_most(query, docs, self.backend.prefix_docs)
+                    ids, ids_params = sql.newest(candidates, at_most)
                 else:
                     ids, ids_params = sql.best_by_headline(candidates)
                 m_sql = f"SELECT {columns} FROM {IndexEntry._meta.db_table} e WHERE e.id IN ({ids})"  # noqa: S608

@@ -74,9 +74,11 @@ from masthead.search.backends.base import (
     joined_queryset_sql,
     keep_page,
     kept_page,
+    matches_at_most,
     news_score_sql,
     order_sql,
     planned_page,
+    query_words,
     rank_page,
 )
 from masthead.search.backends.indexing import (
@@ -713,45 +715,6 @@ class MastheadSQLiteSearchBackend(MastheadSearchMixin, SQLiteSearchBackend):
             )
             found.update(cursor.fetchall())
         return list(found.items())
-
-
-def query_words(query) -> list[str]:
-    """Return the vocabulary words of a normalized query's positive terms (phrases' words too)."""
-    if isinstance(query, (PlainText, Phrase)):
-        return vocabulary.words(query.query_string)
-    if isinstance(query, AndNot):
-        return query_words(query.subquery_a)
-    if isinstance(query, (And, Or)):
-        return [w for sub in query.subqueries for w in query_words(sub)]
-    return []
-
-
-def matches_at_most(query, docs: dict[str, int]) -> float:
-    """Return at most how many index entries a normalized query matches (``math.inf``: unknown).
-
-    ``docs`` maps vocabulary words to the entries holding them (a word it lacks
-    is in none). An AND or a phrase is bounded by its rarest word, an OR by
-    the sum of its parts; a term without a vocabulary word (too short, all
-    digits) bounds nothing. Only the amount of work depends on it: a stale
-    count changes which candidates are scored, never what matches.
-    """
-    if isinstance(query, (PlainText, Phrase)):
-        bounds = []
-        texts = query.query_string.split() if isinstance(query, PlainText) else [query.query_string]
-        for text in texts:
-            # A term of several tokens is a phrase: all of them must match.
-            known = [docs.get(t, 0) for t in vocabulary.tokens(text) if vocabulary.is_word(t)]
-            bounds.append(min(known, default=math.inf))
-        if isinstance(query, PlainText) and query.operator == "or":
-            return sum(bounds)
-        return min(bounds, default=math.inf)
-    if isinstance(query, AndNot):
-        return matches_at_most(query.subquery_a, docs)
-    if isinstance(query, And):
-        return min((matches_at_most(sub, docs) for sub in query.subqueries), default=math.inf)
-    if isinstance(query, Or):
-        return sum(matches_at_most(sub, docs) for sub in query.subqueries)
-    return math.inf
 
 
 def _cte(matched_sql: str) -> str:

@@ -25,6 +25,7 @@ from masthead.news import services
 from masthead.news.models import ArticlePage
 from masthead.news.tests.factories import AuthorFactory, home, section
 from masthead.search import vocabulary
+from masthead.search.backends import base as backend_base
 from masthead.search.backends import get_backend
 from masthead.search.models import Word
 from masthead.search.query import parse
@@ -153,6 +154,16 @@ class BackendTests:
             titles = found("tokeo")
         assert titles and all(title.startswith("Tokyo") for title in titles)
         assert len(titles) == 3
+
+    def test_prefix_docs_bounds_the_entries_a_prefix_can_match(self):
+        story("Harbour strike ends", "Dockers went back to the harbour.")
+        story("Harbours reopen", "Ships sail.")
+        backend = get_backend()
+        begun = Word.objects.filter(word__startswith="harb").values_list("docs", flat=True)
+        assert len(begun) >= 2 and backend.prefix_docs("harb") == sum(begun)
+        assert backend.prefix_docs("zzzq") == 0
+        with mock.patch.object(backend_base, "PREFIX_WORDS", 1):  # more words: "many"
+            assert backend.prefix_docs("harb") == float("inf")
 
     def test_did_you_mean_comes_from_the_index_vocabulary(self):
         story("Ukraine grain exports rise", "Ships left Odesa with wheat.")
@@ -489,6 +500,11 @@ class TestSQLiteBackend(BackendTests):
         assert matches_at_most(PlainText("uk 1987"), docs) == float("inf")
         assert matches_at_most(PlainText("uk oil"), docs) == 900
         assert matches_at_most(Phrase("u.s. oil"), docs) == 900
+        # The typeahead's bound: the last term of each PlainText is a prefix.
+        prefixes = {"gu": 75, "pri": 310, "oil": 950}.get
+        assert matches_at_most(PlainText("oil gu"), docs, prefixes) == 75
+        assert matches_at_most(PlainText("gulf pri", operator="or"), docs, prefixes) == 350
+        assert matches_at_most(And([PlainText("oil"), PlainText("pri")]), docs, prefixes) == 310
 
 
 class TestPostgresBackend(BackendTests):

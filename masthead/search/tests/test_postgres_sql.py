@@ -11,9 +11,10 @@ from collections import Counter
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from masthead.news.models import ArticlePage
-from masthead.search.backends import get_backend
+from masthead.search.backends import get_backend, postgres_sql
 from masthead.search.models import Word
 from masthead.search.query import parse
 from masthead.search.services import index_rebuild
@@ -98,6 +99,22 @@ def test_typeahead_sql_agrees_with_the_orm_path(newsroom, text):
     hand, orm = compilers(text, autocomplete=True)
     assert hand.ranked(0, 8) == orm_ranked(orm, 0, 8)
     assert hand.ranked(0, 8)
+
+
+@pytest.mark.parametrize(("sort_at_most", "sorted_"), [(-1, False), (3000, True)])
+def test_typeahead_walks_for_common_words_and_sorts_the_matches_of_rare_ones(
+    newsroom, monkeypatch, sort_at_most, sorted_
+):
+    # The newsroom's words are in a few entries: under 3,000 they are sorted; a limit
+    # of -1 makes every word "common", so the index is walked newest first.
+    monkeypatch.setattr(postgres_sql, "SORT_NEWEST_AT_MOST", sort_at_most)
+    for text in ["ha", "harb", "tram fa"]:
+        hand, orm = compilers(text, autocomplete=True)
+        with CaptureQueriesContext(connection) as queries:
+            rows = hand.ranked(0, 8)
+        assert rows and rows == orm_ranked(orm, 0, 8)
+        ranking = [q["sql"] for q in queries if "ORDER BY" in q["sql"]][-1]
+        assert ("WITH found AS MATERIALIZED" in ranking) is sorted_
 
 
 def test_a_page_past_the_best_candidates_ranks_every_match(newsroom):
