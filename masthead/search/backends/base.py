@@ -325,22 +325,21 @@ def matches_at_most(query, docs: dict[str, int], prefix_docs=None) -> float:
     from modelsearch.query import And, Boost, Or, Phrase, PlainText
 
     if isinstance(query, (PlainText, Phrase)):
-        bounds = []
-        if isinstance(query, PlainText) and prefix_docs is not None:
-            # The terms as the typeahead's SQL splits them, the last one its prefix.
+        prefixed = prefix_docs is not None and isinstance(query, PlainText)
+        if prefixed:  # the terms as the typeahead's SQL splits them
             texts = [t for t in re.split(r"[\s\-]+", query.query_string) if t]
         elif isinstance(query, PlainText):
             texts = query.query_string.split()
         else:
             texts = [query.query_string]
-        for i, text in enumerate(texts):
-            if prefix_docs is not None and isinstance(query, PlainText) and i == len(texts) - 1:
-                tokens = vocabulary.tokens(text)
-                bounds.append(prefix_docs(tokens[0]) if len(tokens) == 1 else math.inf)
-                continue
+        bounds = []
+        for text in texts:
             # A term of several tokens is a phrase: all of them must match.
             known = [docs.get(t, 0) for t in vocabulary.tokens(text) if vocabulary.is_word(t)]
             bounds.append(min(known, default=math.inf))
+        if prefixed and texts:  # the last term is a prefix: bounded by every word it begins
+            tokens = vocabulary.tokens(texts[-1])
+            bounds[-1] = prefix_docs(tokens[0]) if len(tokens) == 1 else math.inf
         if isinstance(query, PlainText) and query.operator == "or":
             return sum(bounds)
         return min(bounds, default=math.inf)

@@ -350,18 +350,16 @@ def _indexed_texts(pages: list[Page], backend) -> dict:
     }
 
 
-def _hits(pages: list[Page], query: ReaderQuery, backend, sections=(), texts=None) -> list[Hit]:
+def _hits(pages: list[Page], query: ReaderQuery, backend, sections, texts: dict) -> list[Hit]:
     """Return the pages as hits: headline and snippet highlighted, section attached.
 
-    ``texts`` is what ``_indexed_texts`` returns for the pages (read when not given).
+    ``texts`` is what ``_indexed_texts`` returns for the pages.
     """
     words = list(query.words)
     if isinstance(backend, MastheadSearchMixin) and pages:
         fixes = backend.corrections([fold(t.text) for t in query.terms if t.fuzzy])
         # Marked: the corrections the search looked for.
         words += [fix for opts in fixes.values() for fix, _d, _n in likely_corrections(opts)]
-    if texts is None:
-        texts = _indexed_texts(pages, backend)
     by_path = parent_pages(pages, sections)
     marker = Marker(words)
     return [
