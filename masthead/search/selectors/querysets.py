@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import connections, router
+from django.db.models import Q
 from django.utils.text import slugify
 from modelsearch.backends import get_search_backend
 from wagtail.models import Page, PageViewRestriction
@@ -22,6 +23,7 @@ from masthead.search.backends.base import JOIN_QUERYSET
 
 QUERYSET_MEMO_SIZE = 64  # (site, filters) combinations whose querysets are kept compiled
 DATE_FORMAT = "%Y-%m-%d"
+PATH_END = "~"  # sorts after every character of a page path (treebeard's alphabet: 0-9, A-Z)
 
 
 def search_model():
@@ -87,10 +89,10 @@ def filtered_queryset(
     model = search_model()
     queryset = (base or model).objects.live().public()
     if root is not None:
-        queryset = queryset.descendant_of(root)
+        queryset = queryset.filter(descendant_q(root))
     if filters.section:
         section = next((s for s in sections if s.slug == filters.section), None)
-        queryset = queryset.descendant_of(section) if section else queryset.none()
+        queryset = queryset.filter(descendant_q(section)) if section else queryset.none()
     # Author and tag go through pk__in: search backends only filter on FilterFields.
     if filters.author:
         lookup = conf.get("MASTHEAD_SEARCH_AUTHOR_LOOKUP")
@@ -111,6 +113,21 @@ def filtered_queryset(
         )
         queryset = queryset.filter(first_published_at__lt=end)
     return queryset
+
+
+def descendant_q(page: Page) -> Q:
+    """Return Wagtail's ``descendant_of(page)`` filter with the path prefix as a range, not a LIKE.
+
+    A path starts with P exactly when P <= path < P + PATH_END: paths compare
+    byte by byte (SQLite's BINARY collation, and the C collation Wagtail gives
+    the column on PostgreSQL), and PATH_END sorts after every path character.
+    The search statements test this on every match they count (up to 500): on
+    SQLite, two comparisons cost less than a LIKE with ESCAPE, about a tenth of
+    the ranked statement at 100k stories.
+    """
+    return Q(path__gte=page.path, path__lt=page.path + PATH_END, depth__gte=page.depth) & ~Q(
+        pk=page.pk
+    )
 
 
 @dataclass(frozen=True)

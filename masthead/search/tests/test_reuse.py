@@ -6,6 +6,7 @@ import pytest
 from django.db.models.signals import post_init
 from django.db.models.sql.query import Query
 from django.utils import timezone
+from wagtail.models import Page
 
 from masthead.news import services
 from masthead.news.models import ArticlePage
@@ -14,7 +15,12 @@ from masthead.search.backends.base import RankedResultsMixin
 from masthead.search.backends.indexing import row_builder
 from masthead.search.query import parse
 from masthead.search.selectors import search_page
-from masthead.search.selectors.querysets import SearchFilters, search_querysets
+from masthead.search.selectors.querysets import (
+    PATH_END,
+    SearchFilters,
+    descendant_q,
+    search_querysets,
+)
 from masthead.search.selectors.results import load_pages
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +54,21 @@ def test_same_site_and_filters_reuse_the_querysets():
         ).filtered.count()
         == 0
     )
+
+
+def test_descendant_q_selects_what_wagtails_descendant_of_does():
+    world = story("Harbour reopens").get_parent()
+    story("Markets rally", section_name="Business")
+    story("Ferry strike ends")
+    root = home()
+    assert all(char < PATH_END for char in Page.alphabet)
+    for page in [root, world, world.get_children().first(), Page.objects.get(depth=1)]:
+        expected = set(Page.objects.descendant_of(page).values_list("pk", flat=True))
+        got = set(Page.objects.filter(descendant_q(page)).values_list("pk", flat=True))
+        assert got == expected, page
+    # Not a prefix test by accident: the sections are each other's neighbours, not descendants.
+    assert not Page.objects.filter(descendant_q(world), title="Markets rally").exists()
+    assert Page.objects.filter(descendant_q(root), title="Markets rally").exists()
 
 
 def test_a_repeated_search_compiles_no_article_queryset(monkeypatch):
