@@ -40,6 +40,12 @@ DATABASE_URL = declare(
     None,
     "PostgreSQL URL (postgres://user:pass@host:port/db); unset means SQLite in var/masthead.sqlite3.",
 )
+SQLITE = declare(
+    "MASTHEAD_SQLITE",
+    "auto",
+    "SQLite library when DATABASE_URL is unset: auto (the bundled current SQLite of the "
+    "pysqlite3-binary wheel where it is installed, else Python's), bundled or system.",
+)
 REDIS_URL = declare(
     "REDIS_URL",
     None,

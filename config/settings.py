@@ -6,6 +6,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import env
+from config.sqlite import use_sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = BASE_DIR / "masthead"
@@ -113,6 +114,8 @@ if env.get(env.DATABASE_URL):
     DATABASES = {"default": dj_database_url.parse(env.get(env.DATABASE_URL), conn_max_age=60)}
     DATABASES["default"].setdefault("TEST", {})
 else:
+    # Before Django's SQLite backend imports sqlite3: see config/sqlite.py.
+    SQLITE_VERSION = use_sqlite(env.get(env.SQLITE))
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
