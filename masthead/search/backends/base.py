@@ -286,6 +286,17 @@ def expand_fuzzy(query, corrections: dict[str, list[tuple[str, int, int]]]):
     return query
 
 
+_TERM_BREAK = re.compile(r"[\s\-]+")
+
+
+def plain_terms(text: str) -> list[str]:
+    """Return the terms of a PlainText's text as modelsearch's PostgreSQL backend splits them.
+
+    Spaces and hyphens separate terms; the typeahead's SQL makes the last one a prefix.
+    """
+    return [term for term in _TERM_BREAK.split(text) if term]
+
+
 def query_words(query) -> list[str]:
     """Return the vocabulary words of a query's positive terms (phrases' words too)."""
     from modelsearch.query import And, Boost, Or, Phrase, PlainText
@@ -327,7 +338,7 @@ def matches_at_most(query, docs: dict[str, int], prefix_docs=None) -> float:
     if isinstance(query, (PlainText, Phrase)):
         prefixed = prefix_docs is not None and isinstance(query, PlainText)
         if prefixed:  # the terms as the typeahead's SQL splits them
-            texts = [t for t in re.split(r"[\s\-]+", query.query_string) if t]
+            texts = plain_terms(query.query_string)
         elif isinstance(query, PlainText):
             texts = query.query_string.split()
         else:

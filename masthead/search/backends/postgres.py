@@ -77,6 +77,7 @@ from masthead.search.backends.base import (
     matches_at_most,
     news_score_sql,
     order_sql,
+    plain_terms,
     query_words,
     rank_page,
 )
@@ -422,7 +423,7 @@ class NewsRankingMixin:
                 isinstance(leaf, Phrase) or leaf.operator == "and"
             ):
                 exact = exact and isinstance(leaf, PlainText)
-                parts = [PlainText(w) for w in re.split(r"[\s\-]+", leaf.query_string) if w]
+                parts = [PlainText(w) for w in plain_terms(leaf.query_string)]
             else:
                 exact = exact and _is_word_union(leaf)
                 parts = [leaf]

@@ -5,11 +5,12 @@ Every reader term reaches PostgreSQL as a parameter.
 """
 
 import math
-import re
 
 from modelsearch.backends.database.postgres.postgres import IndexEntry
 from modelsearch.backends.database.postgres.weights import get_sql_weights
 from modelsearch.query import And, Boost, Not, Or, Phrase, PlainText
+
+from masthead.search.backends.base import plain_terms
 
 
 class UnsupportedQuery(Exception):
@@ -62,11 +63,10 @@ class SearchSql:
                 elif isinstance(leaf, Phrase) or (
                     isinstance(leaf, PlainText) and leaf.operator == "and"
                 ):
-                    for word in re.split(r"[\s\-]+", leaf.query_string):
-                        if word:
-                            if isinstance(leaf, Phrase):
-                                phrase_words.add(len(self.indexed))
-                            self.indexed.append(self.any_column(PlainText(word), or_empty=True))
+                    for word in plain_terms(leaf.query_string):
+                        if isinstance(leaf, Phrase):
+                            phrase_words.add(len(self.indexed))
+                        self.indexed.append(self.any_column(PlainText(word), or_empty=True))
                     if isinstance(leaf, Phrase):
                         self.exact_leaves.append((leaf, False))
                 else:
@@ -101,7 +101,7 @@ class SearchSql:
     def tsquery(self, query, invert=False) -> tuple[str, list]:
         """Return (SQL, params) of the tsquery of ``query``, as modelsearch builds it."""
         if isinstance(query, PlainText):
-            terms = [term for term in re.split(r"[\s\-]+", query.query_string) if term]
+            terms = plain_terms(query.query_string)
             if not terms:
                 raise UnsupportedQuery("an empty PlainText")
             last = terms.pop()
