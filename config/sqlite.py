@@ -32,35 +32,26 @@ def use_sqlite(choice: str) -> str:
         raise ImproperlyConfigured(
             f"MASTHEAD_SQLITE must be one of {', '.join(CHOICES)}, not {choice!r}"
         )
-    if choice != "system" and not _bundled_in_use():
-        if _system_in_use():
+    loaded = sys.modules.get("sqlite3.dbapi2")  # the library already in use, if any
+    if loaded is not None:
+        if choice == "bundled" and not loaded.__name__.startswith("pysqlite3"):
+            raise ImproperlyConfigured(
+                "MASTHEAD_SQLITE=bundled, but Python's sqlite3 was imported before the "
+                "settings: nothing may import sqlite3 before Django is set up"
+            )
+    elif choice != "system":
+        try:
+            import pysqlite3
+            import pysqlite3.dbapi2
+        except ImportError as exc:
             if choice == "bundled":
                 raise ImproperlyConfigured(
-                    "MASTHEAD_SQLITE=bundled, but Python's sqlite3 was imported before the "
-                    "settings: nothing may import sqlite3 before Django is set up"
-                )
+                    "MASTHEAD_SQLITE=bundled needs the pysqlite3-binary wheel "
+                    "(Linux x86_64): pip install pysqlite3-binary"
+                ) from exc
         else:
-            try:
-                import pysqlite3
-                import pysqlite3.dbapi2
-            except ImportError as exc:
-                if choice == "bundled":
-                    raise ImproperlyConfigured(
-                        "MASTHEAD_SQLITE=bundled needs the pysqlite3-binary wheel "
-                        "(Linux x86_64): pip install pysqlite3-binary"
-                    ) from exc
-            else:
-                sys.modules["sqlite3"] = pysqlite3
-                sys.modules["sqlite3.dbapi2"] = pysqlite3.dbapi2
+            sys.modules["sqlite3"] = pysqlite3
+            sys.modules["sqlite3.dbapi2"] = pysqlite3.dbapi2
     import sqlite3
 
     return sqlite3.sqlite_version
-
-
-def _bundled_in_use() -> bool:
-    module = sys.modules.get("sqlite3.dbapi2")
-    return module is not None and module.__name__.startswith("pysqlite3")
-
-
-def _system_in_use() -> bool:
-    return "sqlite3.dbapi2" in sys.modules and not _bundled_in_use()
