@@ -525,29 +525,31 @@ JOIN_QUERYSET = "_masthead_join_queryset"
 _JOINED_SQL: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, list, bool, list]:
+def joined_queryset_sql(
+    compiler, queryset, by_relevance: bool, fields: tuple[str, ...] = ()
+) -> tuple[str, list, bool, list]:
     """Return (sql, params, has_date, order_fields) of the queryset a search joins.
 
     Its columns get fixed aliases: ``_pk``, ``_date`` (the recency field, when the
-    model has one) and ``_o0``, ``_o1``… (the plain field ordering of a search not
-    by relevance). The SQL is cached on the queryset's Query object (querysets
+    model has one), ``_o0``, ``_o1``… (the plain field ordering of a search not
+    by relevance) and ``_`` + name for each of ``fields``. The SQL is cached on the queryset's Query object (querysets
     never change in place; every filter makes a new one), so a count and a page
     of one search, or every search of a reused queryset, compile it once.
     """
     from django.db.models import F
 
-    key = by_relevance
+    key = (by_relevance, fields)
     try:
         cache = _JOINED_SQL.setdefault(queryset.query, {})
     except TypeError:  # a Query that cannot be weakly referenced: compile per compiler
         cache = compiler.__dict__.setdefault("_joined_sql", {})
-        key = (id(queryset), by_relevance)
+        key = (id(queryset), by_relevance, fields)
     if key not in cache:
         model = queryset.model
         has_date = has_fields(model, [RECENCY_FIELD])
         order_fields = [] if by_relevance else _order_fields(queryset)
         joined = getattr(queryset, JOIN_QUERYSET, None)
-        needed = [RECENCY_FIELD] * has_date + [name for name, _desc in order_fields]
+        needed = [RECENCY_FIELD] * has_date + [name for name, _desc in order_fields] + [*fields]
         if joined is not None and has_fields(joined.model, needed):
             queryset = joined
         columns = {"_pk": F("pk")}
@@ -555,6 +557,8 @@ def joined_queryset_sql(compiler, queryset, by_relevance: bool) -> tuple[str, li
             columns["_date"] = F(RECENCY_FIELD)
         for i, (name, _desc) in enumerate(order_fields):
             columns[f"_o{i}"] = F(name)
+        for name in fields:
+            columns[f"_{name}"] = F(name)
         sql, params = queryset.order_by().values(**columns).query.sql_with_params()
         cache[key] = (sql, list(params), has_date, order_fields)
     return cache[key]

@@ -24,6 +24,14 @@ What it changes, and why:
 - **Escaping.** Every term is quoted for FTS5 (``"term"``, ``""`` for a quote
   inside, ``"term"*`` for a prefix) and the whole MATCH expression is one
   SQL parameter, so reader text never becomes FTS5 or SQL syntax.
+- **Entries keyed by page.** A page's index entry id (and so its FTS5 rowid)
+  is ``sequence × 2^32 + page id`` (migration 0005 re-keyed older indexes):
+  a search of pages reads the page id off the match's rowid and looks the
+  page up directly, one lookup a match instead of two (the entry, then its
+  page). The sequence keeps rowid order the order entries were written, which
+  a rebuild makes publication order: "newest" matches are read by rowid.
+  Entries of other models (authors, images) take ids below zero, from
+  OTHER_IDS_START up, so the two never meet.
 - **Indexing.** Entries are written with one DELETE and one ``executemany``
   INSERT per batch instead of an UPDATE per object, field values are read
   once and fast (``indexing.FastIndexerMixin``: raw StreamField text, related
@@ -56,6 +64,7 @@ from modelsearch.backends.database.sqlite.sqlite import (
 from modelsearch.index import AutocompleteField, SearchField
 from modelsearch.query import And, MatchAll, Not, Or, Phrase, PlainText
 from modelsearch.utils import get_content_type_pk
+from wagtail.models import Page
 
 from masthead.search import vocabulary
 from masthead.search.backends.base import (
@@ -93,6 +102,16 @@ TRIGRAM_SCAN = 2000  # words sharing a trigram with a typo, all read when there 
 TRIGRAM_CANDIDATES = 200  # …else this many, best bm25 first
 PREFIX_CANDIDATES = 300  # words fetched by shared first letters, commonest first
 DELETE_BATCH = 900  # ids per statement on index entries, under SQLite's 999 parameters
+# A page's entry id is sequence << PAGE_ID_BITS | page id (see the module's docstring);
+# other models' entries get ids from OTHER_IDS_START up, below zero, in the order written.
+PAGE_ID_BITS = 32
+PAGE_ID_MASK = 2**PAGE_ID_BITS - 1
+OTHER_IDS_START = -(2**62)
+
+
+def is_page_keyed(model) -> bool:
+    """Return True when ``model``'s index entries have its pages' ids as their own (any page model)."""
+    return issubclass(model, Page)
 
 
 def fts_quote(text: str, *, prefix: bool = False) -> str:
@@ -151,7 +170,7 @@ class MastheadSQLiteObjectIndexer(FastIndexerMixin, ObjectIndexer):
 
 
 class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
-    _deferred_fts: tuple[int, list[str]] | None = None  # (entries' max id, dropped triggers)
+    _deferred_fts: tuple[set[int], list[str]] | None = None  # (ids written since, dropped triggers)
 
     def defer_fts(self) -> None:
         """Write entries without filling the FTS5 table row by row, until ``fill_fts``.
@@ -172,24 +191,31 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
             triggers = [(name, sql) for name, sql in cursor.fetchall() if _is_insert_trigger(sql)]
             if len(triggers) != 1:
                 return  # not modelsearch's schema: leave it alone
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
-            high = cursor.fetchone()[0]
             cursor.execute(f'DROP TRIGGER "{triggers[0][0]}"')
-        self._deferred_fts = (high, [triggers[0][1]])
+        self._deferred_fts = (set(), [triggers[0][1]])
 
     def fill_fts(self) -> None:
-        """Index the entries written since ``defer_fts`` in the FTS5 table and restore the trigger."""
+        """Index the entries written since ``defer_fts`` in the FTS5 table and restore the trigger.
+
+        ``add_items`` noted their ids (a page's entry keeps its id when it is
+        written again, so "ids above the old highest" would miss it). An entry
+        written, then deleted, is simply not found.
+        """
         if self._deferred_fts is None:
             return
-        high, triggers = self._deferred_fts
+        written, triggers = self._deferred_fts
         self._deferred_fts = None
         fts, table = SQLiteFTSIndexEntry._meta.db_table, IndexEntry._meta.db_table
+        ids = sorted(written)
         with self.write_connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {fts} (rowid, title, body, autocomplete) "  # noqa: S608
-                f"SELECT id, title, body, autocomplete FROM {table} WHERE id > %s ORDER BY id",
-                [high],
-            )
+            for i in range(0, len(ids), DELETE_BATCH):
+                chunk = ids[i : i + DELETE_BATCH]
+                cursor.execute(
+                    f"INSERT INTO {fts} (rowid, title, body, autocomplete) "  # noqa: S608
+                    f"SELECT id, title, body, autocomplete FROM {table} "
+                    f"WHERE id IN ({', '.join(['%s'] * len(chunk))}) ORDER BY id",
+                    chunk,
+                )
             for sql in triggers:
                 cursor.execute(sql)
 
@@ -244,17 +270,51 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
             elif self.counts_words:
                 for texts in rows.values():
                     counts.update(vocabulary.document_words(texts))
-            _for_entries(cursor, f"DELETE FROM {table}", content_type_pk, list(rows))  # noqa: S608
+            ids = self.entry_ids(cursor, model, content_type_pk, list(rows))
             cursor.executemany(
                 f"INSERT INTO {table} "  # noqa: S608
-                "(content_type_id, object_id, title, autocomplete, body, title_norm) "
-                "VALUES (%s, %s, %s, %s, %s, 1.0)",
-                [(content_type_pk, object_id, *values) for object_id, values in rows.items()],
+                "(id, content_type_id, object_id, title, autocomplete, body, title_norm) "
+                "VALUES (%s, %s, %s, %s, %s, %s, 1.0)",
+                [
+                    (entry_id, content_type_pk, object_id, *values)
+                    for entry_id, (object_id, values) in zip(ids, rows.items(), strict=True)
+                ],
             )
+            if self._deferred_fts is not None:
+                self._deferred_fts[0].update(ids)
             if self.rebuild_counts is None:
                 self.backend.change_words(counts)
         if counts and self.rebuild_counts is not None:
             self.record_words(counts)
+
+    @staticmethod
+    def entry_ids(cursor, model, content_type_pk: int, object_ids: list[str]) -> list[int]:
+        """Delete the entries of ``object_ids`` and return the ids their new entries take, in order.
+
+        A page's entry is ``sequence << PAGE_ID_BITS | page id``, the sequence
+        one more than the highest written so far; its old entry goes whichever
+        page model filed it. Other models' entries get the next ids from
+        OTHER_IDS_START up. Writes are serialized, and the highest id is read
+        in the write's own transaction.
+        """
+        table = IndexEntry._meta.db_table
+        if not is_page_keyed(model):
+            _for_entries(cursor, f"DELETE FROM {table}", content_type_pk, object_ids)  # noqa: S608
+            cursor.execute(f"SELECT MAX(id) FROM {table} WHERE id < 0")  # noqa: S608
+            highest = cursor.fetchone()[0]
+            start = OTHER_IDS_START if highest is None else highest + 1
+            return list(range(start, start + len(object_ids)))
+        pages = [int(object_id) for object_id in object_ids]
+        if pages and not 0 < min(pages) <= max(pages) <= PAGE_ID_MASK:
+            raise ValueError(
+                f"Page id {max(pages) if max(pages) > PAGE_ID_MASK else min(pages)} cannot be indexed: Masthead's SQLite search index "
+                f"holds page ids from 1 to {PAGE_ID_MASK}."
+            )
+        _for_entries(cursor, f"DELETE FROM {table}", content_type_pks(Page), object_ids)  # noqa: S608
+        cursor.execute(f"SELECT MAX(id) FROM {table}")  # noqa: S608
+        highest = cursor.fetchone()[0]
+        sequence = (highest >> PAGE_ID_BITS) + 1 if highest and highest > 0 else 1
+        return [(sequence + i) << PAGE_ID_BITS | page for i, page in enumerate(pages)]
 
     @staticmethod
     def stored_texts(cursor, content_type_pk: int, object_ids: list[str]) -> dict[str, tuple]:
@@ -276,20 +336,23 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
 
 
 def _for_entries(
-    cursor, statement: str, content_type_pk: int, object_ids: list[str]
+    cursor, statement: str, content_type_pk: int | list[int], object_ids: list[str]
 ) -> list[tuple]:
     """Run ``statement`` (a SELECT or DELETE FROM the index table) on the entries of ``object_ids``.
 
-    The ids go DELETE_BATCH at a time in ``WHERE content_type_id = … AND
-    object_id IN (…)``; returns the rows a SELECT read.
+    The ids go DELETE_BATCH at a time in ``WHERE content_type_id IN (…) AND
+    object_id IN (…)`` (``content_type_pk``: one content type or several);
+    returns the rows a SELECT read.
     """
+    types = content_type_pk if isinstance(content_type_pk, list) else [content_type_pk]
     rows = []
-    for i in range(0, len(object_ids), DELETE_BATCH):
-        chunk = object_ids[i : i + DELETE_BATCH]
+    batch = DELETE_BATCH - len(types)
+    for i in range(0, len(object_ids), batch):
+        chunk = object_ids[i : i + batch]
         cursor.execute(
-            f"{statement} WHERE content_type_id = %s "
+            f"{statement} WHERE content_type_id IN ({', '.join(['%s'] * len(types))}) "
             f"AND object_id IN ({', '.join(['%s'] * len(chunk))})",
-            [content_type_pk, *chunk],
+            [*types, *chunk],
         )
         if cursor.description:
             rows += cursor.fetchall()
@@ -436,10 +499,7 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
         recently indexed first, are kept.
         """
         fts = SQLiteFTSIndexEntry._meta.db_table
-        entries = IndexEntry._meta.db_table
-        cts = content_type_pks(self.queryset.model)
-        in_cts = ", ".join(["%s"] * len(cts))
-        title_column = ", ie.title AS title" if title else ""
+        title_column = ", e.title AS title" if title else ""
         if best and rank:
             # bm25() costs about 2 µs a row and a common word matches thousands of stories,
             # so only candidates are scored (the class constants say which): each nested
@@ -457,7 +517,7 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
                 f"SELECT min(r) FROM (SELECT rowid AS r FROM {fts} WHERE {fts} MATCH %s "
                 "ORDER BY rowid DESC LIMIT %s)"
             )
-            where, where_params = f"{fts} MATCH %s", [match]
+            where, where_params = f"{fts} MATCH %s{self._pages_only('rowid')}", [match]
             if at_most > self.MATCH_SCAN:
                 where += f" AND rowid >= ({newest})"
                 where_params += [match, self.MATCH_SCAN]
@@ -471,26 +531,89 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
                     f"WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s))"
                 )
                 where_params += [match, self.RECENT_MATCHES, headline, self.HEADLINE_MATCHES]
+            entry, entry_params = self._entries("c.rid", where=False)
             sql = (
-                f"SELECT CAST(ie.object_id AS INTEGER) AS id, c.rank AS rank{title_column} "  # noqa: S608
+                f"SELECT {self._object_id('c.rid')} AS id, c.rank AS rank{title_column} "  # noqa: S608
                 f"FROM (SELECT rid, rank FROM (SELECT rowid AS rid, bm25({fts}, %s, %s, %s) AS rank "
                 f"FROM {fts} WHERE {where}) "
-                "ORDER BY rank LIMIT %s) c "
-                f"CROSS JOIN {entries} ie ON ie.id = c.rid WHERE ie.content_type_id IN ({in_cts})"
+                f"ORDER BY rank LIMIT %s) c{entry}"
             )
-            return sql, [*self.rank_weights(), *where_params, best, *cts]
+            return sql, [*self.rank_weights(), *where_params, best, *entry_params]
         score = f"bm25({fts}, %s, %s, %s)" if rank else "0.0"
+        entry, entry_params = self._entries(f"{fts}.rowid", where=True)
         sql = (
-            f"SELECT CAST(ie.object_id AS INTEGER) AS id, "  # noqa: S608
+            f"SELECT {self._object_id(f'{fts}.rowid')} AS id, "  # noqa: S608
             f"{score} AS rank{title_column} "
-            f"FROM {fts} CROSS JOIN {entries} ie ON ie.id = {fts}.rowid "
-            f"WHERE {fts} MATCH %s AND ie.content_type_id IN ({in_cts})"
+            f"FROM {fts}{entry}"
         )
-        params = [*(self.rank_weights() if rank else ()), match, *cts]
+        params = [*(self.rank_weights() if rank else ()), match, *entry_params]
         if self.CANDIDATE_LIMIT and rank:
             sql += f" ORDER BY {fts}.rowid DESC LIMIT %s"
             params.append(self.CANDIDATE_LIMIT)
         return sql, params
+
+    # -- from a match to its object ---------------------------------------------------
+    # A page's entry holds the page id (``PAGE_ID_MASK`` of its rowid): the match is
+    # joined to the caller's queryset by it, and the page's type is checked there
+    # (``joined_queryset``), in the lookup of the page the join does anyway. A match of
+    # another model is looked up in the index entries, its type checked there.
+
+    def _page_keyed(self) -> bool:
+        return is_page_keyed(self.queryset.model)
+
+    def _pages_only(self, rowid: str) -> str:
+        """Return the test keeping a page search to pages' entries (above zero), or "" for other models.
+
+        Other models' entries are below zero (OTHER_IDS_START): their low bits are no page id.
+        """
+        return f" AND {rowid} > 0" if self._page_keyed() else ""
+
+    def _object_id(self, rowid: str) -> str:
+        """Return the SQL of the id of the object a match (``rowid``, an FTS5 rowid) is the entry of."""
+        if self._page_keyed():
+            return f"({rowid} & {PAGE_ID_MASK})"
+        return "CAST(e.object_id AS INTEGER)"
+
+    def _entries(self, rowid: str, *, where: bool) -> tuple[str, list]:
+        """Return the SQL following the matches' FROM (``where``: the FTS5 table itself), and its parameters.
+
+        For a model other than pages: the join to the index entries, as ``e``,
+        and the test of their type. For the FTS5 table itself (``where``), its
+        MATCH (the caller's first parameter) comes first.
+        """
+        fts = SQLiteFTSIndexEntry._meta.db_table
+        match = f" WHERE {fts} MATCH %s" if where else ""
+        if self._page_keyed():
+            return (match + self._pages_only(rowid) if where else ""), []
+        cts = content_type_pks(self.queryset.model)
+        in_cts = ", ".join(["%s"] * len(cts))
+        test = f"{' AND' if where else ' WHERE'} e.content_type_id IN ({in_cts})"
+        join = f" CROSS JOIN {IndexEntry._meta.db_table} e ON e.id = {rowid}"
+        return (join + match + test if where else join + test), cts
+
+    def _title_column(self) -> str:
+        """Return the SQL of a result's headline, for the phrase bonus: its page's, or its entry's."""
+        return "q._title" if self._page_keyed() else "m.title"
+
+    def joined_queryset(self) -> tuple[str, list, bool, list]:
+        """Return ``joined_queryset_sql`` of the caller's queryset, the page type tested for pages.
+
+        A page's matches are not looked up in the index entries (see
+        ``_object_id``), so the joined pages are kept to the queryset's page
+        types here ("+": a test on each page, not a way to find them), and
+        carry their headline as ``_title``.
+        """
+        if not self._page_keyed():
+            return joined_queryset_sql(self, self.queryset, self.order_by_relevance)
+        inner_sql, inner_params, has_date, order_fields = joined_queryset_sql(
+            self, self.queryset, self.order_by_relevance, ("content_type_id", "title")
+        )
+        cts = content_type_pks(self.queryset.model)
+        inner_sql = (
+            f"SELECT * FROM ({inner_sql}) "  # noqa: S608
+            f"WHERE +_content_type_id IN ({', '.join(['%s'] * len(cts))})"
+        )
+        return inner_sql, [*inner_params, *cts], has_date, order_fields
 
     def rank_weights(self):
         b = self.backend
@@ -520,7 +643,7 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
             return None
 
         # The caller's queryset (filters, permissions, live/public) joined as a subquery q.
-        joined = joined_queryset_sql(self, self.queryset, self.order_by_relevance)
+        joined = self.joined_queryset()
         if count:
             counting = (self.matched_ids_sql(match, rank=False), count_limit)
             planned = planned_page(self)
@@ -555,7 +678,7 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
             self.backend,
             rank="-m.rank",
             age="MAX(0.0, julianday('now') - julianday(q._date))",
-            contains="instr(lower(m.title), %s) > 0",
+            contains=f"instr(lower({self._title_column()}), %s) > 0",
             has_date=has_date,
             phrase=phrase,
         )
