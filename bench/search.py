@@ -73,8 +73,11 @@ PREFIXES = 200
 RELEVANCE_ARTICLES = 200
 NAIVE_QUERIES = 40  # the naive scan takes ~100 ms a query or more; 40 bound the run time
 # The comparison is repeated; its figures are medians over the rounds (with 3, one run's
-# rounds swung from 38 to 52×; more rounds steady the median, they do not move it).
-NAIVE_ROUNDS = 5
+# rounds swung from 38 to 52×; more rounds steady the median, they do not move it). With
+# 5, two rounds of one run fell to 35 and 41× while the others gave 49–63×: the machine
+# slows for seconds at a time, which the 0.2 s of our 40 searches feel and the 10 s of
+# the scans average out. 7 rounds add about 25 s.
+NAIVE_ROUNDS = 7
 SECTIONS = ("Business", "Markets", "Energy", "Commodities", "World", "Economy")
 FIRST = ["Alex", "Sam", "Jordan", "Priya", "Chen", "Maria", "Tom", "Aisha", "Ivan", "Lucia"]
 LAST = ["Morgan", "Okafor", "Lindqvist", "Haddad", "Tanaka", "Novak", "Silva", "Brennan"]
