@@ -297,18 +297,25 @@ def plain_terms(text: str) -> list[str]:
     return [term for term in _TERM_BREAK.split(text) if term]
 
 
-def query_words(query) -> list[str]:
-    """Return the vocabulary words of a query's positive terms (phrases' words too)."""
+def query_words(query, *, prefixed: bool = False) -> list[str]:
+    """Return the vocabulary words of a query's positive terms (phrases' words too).
+
+    With ``prefixed`` (the typeahead) the last term of each PlainText is left
+    out: it is a prefix, which ``matches_at_most`` bounds by ``prefix_docs``
+    instead of by the count of a word.
+    """
     from modelsearch.query import And, Boost, Or, Phrase, PlainText
 
+    if prefixed and isinstance(query, PlainText):
+        return vocabulary.words(" ".join(plain_terms(query.query_string)[:-1]))
     if isinstance(query, (PlainText, Phrase)):
         return vocabulary.words(query.query_string)
     if _and_not(query):
-        return query_words(query.subquery_a)
+        return query_words(query.subquery_a, prefixed=prefixed)
     if isinstance(query, Boost):
-        return query_words(query.subquery)
+        return query_words(query.subquery, prefixed=prefixed)
     if isinstance(query, (And, Or)):
-        return [w for sub in query.subqueries for w in query_words(sub)]
+        return [w for sub in query.subqueries for w in query_words(sub, prefixed=prefixed)]
     return []
 
 

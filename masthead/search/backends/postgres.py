@@ -535,7 +535,8 @@ class NewsRankingMixin:
         def matches(candidates):
             if candidates:
                 if self.CANDIDATE_LIMIT:
-                    docs = self.backend.words_docs(query_words(query))
+                    # The prefix is bounded by prefix_docs: only the other words are looked up.
+                    docs = self.backend.words_docs(query_words(query, prefixed=True))
                     at_most = matches_at_most(query, docs, self.backend.prefix_docs)
                     ids, ids_params = sql.newest(candidates, at_most)
                 else:

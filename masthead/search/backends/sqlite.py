@@ -477,7 +477,7 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
         expression = self.match_string(normalized)
         self.headline_match = self.column_filter(self.HEADLINE_COLUMNS, expression)
         match = self.column_filter(self.match_columns(), expression)
-        if backend is not None:
+        if backend is not None and not self.CANDIDATE_LIMIT:  # the typeahead's SQL has no bounds
             self.matches_at_most = matches_at_most(
                 normalized, backend.words_docs(query_words(normalized))
             )

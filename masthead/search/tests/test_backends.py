@@ -243,6 +243,17 @@ class BackendTests:
         assert suggestion["url"].endswith("/zelensky-meets-leaders-in-kyiv/")
         assert search_suggest(text="z", root=home()) == []
 
+    def test_the_typeahead_reads_the_vocabulary_once_a_keystroke(self):
+        story("Texaco raises its dividend", "Shares.")
+        search_suggest(text="texa", root=home())  # caches warmed
+        with CaptureQueriesContext(connection) as queries:
+            headlines = [s["headline"] for s in search_suggest(text="texa", root=home())]
+        assert headlines == ["Texaco raises its dividend"]
+        vocabulary_reads = [q for q in queries if Word._meta.db_table in q["sql"]]
+        # PostgreSQL bounds the prefix's matches by the vocabulary (prefix_docs); SQLite
+        # reads the newest matches without a bound. The prefix is no word to count.
+        assert len(vocabulary_reads) == (1 if connection.vendor == "postgresql" else 0)
+
     def test_index_follows_publish_edit_unpublish_and_delete(
         self, django_capture_on_commit_callbacks
     ):
@@ -521,6 +532,18 @@ class TestPostgresBackend(BackendTests):
     def test_accents_do_not_matter(self):
         story("Macrón speaks in Genève", "Diplomats listened.")
         assert found("macron geneve") == ["Macrón speaks in Genève"]
+
+
+def test_the_typeahead_bound_counts_every_word_but_each_prefix():
+    from modelsearch.query import And, Phrase, PlainText
+
+    from masthead.search.backends.base import query_words
+
+    assert query_words(PlainText("oil pri")) == ["oil", "pri"]
+    assert query_words(PlainText("oil pri"), prefixed=True) == ["oil"]
+    assert query_words(PlainText("texa"), prefixed=True) == []
+    query = And([PlainText("crude"), PlainText("gulf-oil pri"), Phrase("oil prices")])
+    assert query_words(query, prefixed=True) == ["gulf", "oil", "oil", "prices"]
 
 
 def test_postgres_suite():
