@@ -167,16 +167,22 @@ class MastheadSearchMixin:
         return result
 
     def completions(self, prefix: str, limit: int) -> list[str]:
-        """Return up to ``limit`` vocabulary words starting with ``prefix``, commonest first."""
+        """Return up to ``limit`` vocabulary words starting with ``prefix``, commonest first.
+
+        Their counts are remembered as ``words_docs`` remembers them: the
+        typeahead's search of those words then asks for none.
+        """
         table = Word._meta.db_table
         # Written by hand: the typeahead asks on every keystroke.
         with self.word_connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT word FROM {table} WHERE word >= %s AND word < %s "  # noqa: S608
+                f"SELECT word, docs FROM {table} WHERE word >= %s AND word < %s "  # noqa: S608
                 "ORDER BY docs DESC, word LIMIT %s",
                 [prefix, prefix + "\uffff", limit],
             )
-            return [row[0] for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        self.__dict__.setdefault("_docs_memo", {}).update(rows)
+        return [word for word, _docs in rows]
 
     def add_words(self, counts: Counter) -> None:
         """Add ``counts`` (word → documents) to the vocabulary: new words are created, known ones counted."""

@@ -252,7 +252,13 @@ class BackendTests:
         vocabulary_reads = [q for q in queries if Word._meta.db_table in q["sql"]]
         # PostgreSQL bounds the prefix's matches by the vocabulary (prefix_docs); SQLite
         # reads the newest matches without a bound. The prefix is no word to count.
-        assert len(vocabulary_reads) == (1 if connection.vendor == "postgresql" else 0)
+        bound = 1 if connection.vendor == "postgresql" else 0
+        assert len(vocabulary_reads) == bound
+        # A short prefix stands for its commonest completions, read with their counts.
+        with CaptureQueriesContext(connection) as queries:
+            headlines = [s["headline"] for s in search_suggest(text="tex", root=home())]
+        assert headlines == ["Texaco raises its dividend"]
+        assert len([q for q in queries if Word._meta.db_table in q["sql"]]) == 1 + bound
 
     def test_index_follows_publish_edit_unpublish_and_delete(
         self, django_capture_on_commit_callbacks
