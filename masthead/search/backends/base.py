@@ -96,6 +96,11 @@ class MastheadSearchMixin:
         """Return (word, docs) pairs that may be spellings of ``word``; unordered, unfiltered."""
         raise NotImplementedError
 
+    @functools.cached_property
+    def docs_memo(self) -> dict[str, int]:
+        """Word → docs this backend instance has read (one instance per search); see ``words_docs``."""
+        return {}
+
     def words_docs(self, words: Iterable[str]) -> dict[str, int]:
         """Return word → docs for the given words that the vocabulary holds.
 
@@ -103,7 +108,7 @@ class MastheadSearchMixin:
         ``get_search_backend`` makes them): the typo check, the corrections and
         the match bound of a search ask about the same words once.
         """
-        memo = self.__dict__.setdefault("_docs_memo", {})
+        memo = self.docs_memo
         words = list(dict.fromkeys(words))
         missing = [w for w in words if w not in memo]
         table = Word._meta.db_table
@@ -160,8 +165,7 @@ class MastheadSearchMixin:
             if docs and docs >= vocabulary.RARE_RATIO:
                 continue  # a common word is not a typo; skip the candidate lookup
             fixes = vocabulary.best_corrections(word, self.word_candidates(word))
-            memo = self.__dict__.setdefault("_docs_memo", {})
-            memo.update((fix, docs) for fix, _distance, docs in fixes)
+            self.docs_memo.update((fix, docs) for fix, _distance, docs in fixes)
             if vocabulary.needs_correction(word, docs, fixes):
                 result[word] = fixes
         return result
@@ -181,7 +185,7 @@ class MastheadSearchMixin:
                 [prefix, prefix + "\uffff", limit],
             )
             rows = cursor.fetchall()
-        self.__dict__.setdefault("_docs_memo", {}).update(rows)
+        self.docs_memo.update(rows)
         return [word for word, _docs in rows]
 
     def add_words(self, counts: Counter) -> None:

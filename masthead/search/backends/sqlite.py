@@ -305,9 +305,10 @@ class MastheadSQLiteIndex(MastheadIndexMixin, SQLiteIndex):
             start = OTHER_IDS_START if highest is None else highest + 1
             return list(range(start, start + len(object_ids)))
         pages = [int(object_id) for object_id in object_ids]
-        if pages and not 0 < min(pages) <= max(pages) <= PAGE_ID_MASK:
+        outside = [page for page in pages if not 0 < page <= PAGE_ID_MASK]
+        if outside:
             raise ValueError(
-                f"Page id {max(pages) if max(pages) > PAGE_ID_MASK else min(pages)} cannot be indexed: Masthead's SQLite search index "
+                f"Page id {outside[0]} cannot be indexed: Masthead's SQLite search index "
                 f"holds page ids from 1 to {PAGE_ID_MASK}."
             )
         _for_entries(cursor, f"DELETE FROM {table}", content_type_pks(Page), object_ids)  # noqa: S608
@@ -517,7 +518,7 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
                 f"SELECT min(r) FROM (SELECT rowid AS r FROM {fts} WHERE {fts} MATCH %s "
                 "ORDER BY rowid DESC LIMIT %s)"
             )
-            where, where_params = f"{fts} MATCH %s{self._pages_only('rowid')}", [match]
+            where, where_params = f"{fts} MATCH %s", [match]
             if at_most > self.MATCH_SCAN:
                 where += f" AND rowid >= ({newest})"
                 where_params += [match, self.MATCH_SCAN]
@@ -531,22 +532,22 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
                     f"WHERE {fts} MATCH %s ORDER BY rowid DESC LIMIT %s))"
                 )
                 where_params += [match, self.RECENT_MATCHES, headline, self.HEADLINE_MATCHES]
-            entry, entry_params = self._entries("c.rid", where=False)
+            join, test, test_params = self._entries("c.rid")
             sql = (
                 f"SELECT {self._object_id('c.rid')} AS id, c.rank AS rank{title_column} "  # noqa: S608
                 f"FROM (SELECT rid, rank FROM (SELECT rowid AS rid, bm25({fts}, %s, %s, %s) AS rank "
                 f"FROM {fts} WHERE {where}) "
-                f"ORDER BY rank LIMIT %s) c{entry}"
+                f"ORDER BY rank LIMIT %s) c{join} WHERE {test}"
             )
-            return sql, [*self.rank_weights(), *where_params, best, *entry_params]
+            return sql, [*self.rank_weights(), *where_params, best, *test_params]
         score = f"bm25({fts}, %s, %s, %s)" if rank else "0.0"
-        entry, entry_params = self._entries(f"{fts}.rowid", where=True)
+        join, test, test_params = self._entries(f"{fts}.rowid")
         sql = (
             f"SELECT {self._object_id(f'{fts}.rowid')} AS id, "  # noqa: S608
             f"{score} AS rank{title_column} "
-            f"FROM {fts}{entry}"
+            f"FROM {fts}{join} WHERE {fts} MATCH %s AND {test}"
         )
-        params = [*(self.rank_weights() if rank else ()), match, *entry_params]
+        params = [*(self.rank_weights() if rank else ()), match, *test_params]
         if self.CANDIDATE_LIMIT and rank:
             sql += f" ORDER BY {fts}.rowid DESC LIMIT %s"
             params.append(self.CANDIDATE_LIMIT)
@@ -561,35 +562,25 @@ class MastheadSQLiteSearchQueryCompiler(CheckOnceMixin, SQLiteSearchQueryCompile
     def _page_keyed(self) -> bool:
         return is_page_keyed(self.queryset.model)
 
-    def _pages_only(self, rowid: str) -> str:
-        """Return the test keeping a page search to pages' entries (above zero), or "" for other models.
-
-        Other models' entries are below zero (OTHER_IDS_START): their low bits are no page id.
-        """
-        return f" AND {rowid} > 0" if self._page_keyed() else ""
-
     def _object_id(self, rowid: str) -> str:
         """Return the SQL of the id of the object a match (``rowid``, an FTS5 rowid) is the entry of."""
         if self._page_keyed():
             return f"({rowid} & {PAGE_ID_MASK})"
         return "CAST(e.object_id AS INTEGER)"
 
-    def _entries(self, rowid: str, *, where: bool) -> tuple[str, list]:
-        """Return the SQL following the matches' FROM (``where``: the FTS5 table itself), and its parameters.
+    def _entries(self, rowid: str) -> tuple[str, str, list]:
+        """Return (join, test, params) taking matches (``rowid``) to the searched model's entries.
 
-        For a model other than pages: the join to the index entries, as ``e``,
-        and the test of their type. For the FTS5 table itself (``where``), its
-        MATCH (the caller's first parameter) comes first.
+        Pages: no join, and only rowids above zero (other models' entries are
+        below, OTHER_IDS_START: their low bits are no page id); the page type
+        is tested in ``joined_queryset``. Other models: the index entries,
+        as ``e``, of the model's types.
         """
-        fts = SQLiteFTSIndexEntry._meta.db_table
-        match = f" WHERE {fts} MATCH %s" if where else ""
         if self._page_keyed():
-            return (match + self._pages_only(rowid) if where else ""), []
+            return "", f"{rowid} > 0", []
         cts = content_type_pks(self.queryset.model)
-        in_cts = ", ".join(["%s"] * len(cts))
-        test = f"{' AND' if where else ' WHERE'} e.content_type_id IN ({in_cts})"
         join = f" CROSS JOIN {IndexEntry._meta.db_table} e ON e.id = {rowid}"
-        return (join + match + test if where else join + test), cts
+        return join, f"e.content_type_id IN ({', '.join(['%s'] * len(cts))})", cts
 
     def _title_column(self) -> str:
         """Return the SQL of a result's headline, for the phrase bonus: its page's, or its entry's."""
